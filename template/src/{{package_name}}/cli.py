@@ -1,0 +1,155 @@
+"""The project CLI: train, bundle, serve and smoke-test the models of this project."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from .core import bundle as bundles
+from .core import client, data, registry, runs, serving
+from .core.errors import ProjectError
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
+RunOpt = Annotated[Optional[str], typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]
+Overrides = Annotated[
+    Optional[list[str]], typer.Argument(help="Config overrides, e.g. trainer.max_epochs=5 optimizer.lr=0.001.")
+]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Report a ProjectError as one line and exit 2, instead of a traceback."""
+    try:
+        yield
+    except ProjectError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def models() -> None:
+    """List the models, each with its latest run and that run's validation metrics."""
+    table = Table("model", "runs", "latest run", "metrics")
+    for name in registry.names():
+        finished = runs.list_runs(name)
+        latest = finished[-1] if finished else None
+        table.add_row(name, str(len(finished)), latest.name if latest else "-", _metrics(latest))
+    out.print(table)
+
+
+@app.command()
+def train(model: ModelArg, overrides: Overrides = None) -> None:
+    """Train MODEL from its config.yaml plus overrides; the run lands in runs/MODEL/<run-id>/."""
+    with user_errors():
+        result = registry.module(model, "train").main(list(overrides or []))
+    out.print(f"run saved to [bold]{result.paths.model_dir}[/bold]  {_format(result.metrics)}")
+
+
+@app.command()
+def bundle(
+    model: ModelArg,
+    run: RunOpt = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", help="Where to write (default: the run's model.tar.gz).")] = None,
+) -> None:
+    """Package a run of MODEL as model.tar.gz for SageMaker's PyTorch serving containers."""
+    with user_errors():
+        path = _bundle(model, run, out_path)
+    out.print(f"bundle written to [bold]{path}[/bold]")
+
+
+@app.command()
+def serve(
+    model: Annotated[Optional[str], typer.Argument(help="Model whose run to serve.", show_default=False)] = None,
+    bundle_path: Annotated[Optional[Path], typer.Option("--bundle", help="Serve this model.tar.gz instead.")] = None,
+    run: RunOpt = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="SAGEMAKER_BIND_TO_PORT")] = serving.DEFAULT_PORT,
+) -> None:
+    """Serve a bundle locally with the SageMaker endpoint contract (/ping, /invocations)."""
+    with user_errors():
+        if (model is None) == (bundle_path is None):
+            raise ProjectError("give either a MODEL or --bundle PATH")
+        path = bundle_path or _bundle(model, run, None)
+        with _running_server(path, host, port) as (url, process):
+            out.print(f"serving {path} at [bold]{url}[/bold] (Ctrl-C stops)")
+            try:
+                process.wait()
+            except KeyboardInterrupt:
+                pass
+
+
+@app.command()
+def smoke(model: ModelArg, overrides: Overrides = None) -> None:
+    """Train MODEL briefly, bundle it, serve the bundle and print its predictions for sample rows."""
+    with user_errors():
+        result = registry.module(model, "train").main(list(overrides or []))
+        run_dir = result.paths.model_dir
+        path = bundles.build(model, run_dir, run_dir / "model.tar.gz")
+        out.print(f"trained {run_dir}  {_format(result.metrics)}\nbundled {path}")
+        rows = _sample_rows(run_dir)
+        with _running_server(path, "127.0.0.1", client.free_port()) as (url, _):
+            answer = client.invoke(url, json.dumps({"instances": [r["features"] for r in rows]}))
+        if answer.status != 200:
+            raise ProjectError(f"the endpoint answered {answer.status}: {answer.body.decode()}")
+        _print_predictions(rows, answer.json()["predictions"])
+
+
+@contextmanager
+def _running_server(bundle_path: Path, host: str, port: int) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Unpack `bundle_path` into a temporary folder and serve it while the block runs."""
+    with tempfile.TemporaryDirectory(prefix="bundle-") as folder:
+        process = serving.spawn(bundles.unpack(bundle_path, Path(folder)), host, port)
+        url = f"http://{host}:{port}"
+        try:
+            try:
+                client.wait_until_ready(url, process)
+            except (RuntimeError, TimeoutError) as error:
+                raise ProjectError(f"serving {bundle_path} failed: {error}") from error
+            yield url, process
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def _bundle(model: str, run: Optional[str], out_path: Optional[Path]) -> Path:
+    run_dir = runs.find_run(model, run)
+    return bundles.build(model, run_dir, out_path or run_dir / "model.tar.gz")
+
+
+def _sample_rows(run_dir: Path, n: int = 5) -> list[dict]:
+    """A few rows of the run's own data, split into features and the true label."""
+    cfg = yaml.safe_load((run_dir / runs.CONFIG).read_text())["data"]
+    picked = data.sample_rows(Path(cfg["path"]), n, seed=1)
+    return [{"features": {f: row[f] for f in cfg["features"]}, "label": row.get(cfg["target"], "?")} for row in picked]
+
+
+def _print_predictions(rows: list[dict], predictions: list[dict]) -> None:
+    table = Table("features", "true label", "predicted", "probability")
+    for row, prediction in zip(rows, predictions):
+        label = prediction["label"]
+        values = ", ".join(f"{v}" for v in row["features"].values())
+        table.add_row(values, row["label"], label, f"{prediction['probabilities'][label]:.3f}")
+    out.print(table)
+
+
+def _metrics(run_dir: Optional[Path]) -> str:
+    path = run_dir / runs.METRICS if run_dir else None
+    return _format(json.loads(path.read_text())) if path and path.is_file() else "-"
+
+
+def _format(metrics: dict) -> str:
+    return " ".join(f"{k}={v:.4f}" for k, v in metrics.items())

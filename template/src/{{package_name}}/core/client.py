@@ -1,0 +1,66 @@
+"""Talk to a running endpoint over HTTP: wait for it, send it rows, read its answers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+
+@dataclass
+class Answer:
+    """An endpoint's HTTP answer."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_ready(url: str, process: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
+    """Poll `url/ping` until it answers 200; fail early if `process` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode} before it was ready")
+        if ping(url) == 200:
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} was not ready after {timeout:.0f} s")
+
+
+def ping(url: str) -> int | None:
+    """The status of `GET url/ping`, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+def invoke(url: str, body: bytes | str, content_type: str = "application/json", accept: str = "application/json", **headers: str) -> Answer:
+    """`POST url/invocations` and return the answer, whatever its status."""
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(
+        f"{url}/invocations", data=data, method="POST", headers={"Content-Type": content_type, "Accept": accept, **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return Answer(response.status, response.headers.get("Content-Type", ""), response.read())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, error.headers.get("Content-Type", ""), error.read())

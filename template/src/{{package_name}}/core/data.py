@@ -1,0 +1,143 @@
+"""Tabular data sets from CSV: load them, split them, batch them and draw samples from them.
+
+A data source is one CSV file with a header row, or a folder of such files (how a SageMaker
+channel arrives in `/opt/ml/input/data/<channel>`). Feature columns must be numeric; the target
+column holds class labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from .errors import ProjectError
+
+
+class DataError(ProjectError):
+    """A data source that is missing or does not have the expected columns and values."""
+
+
+@dataclass
+class TabularData:
+    """Numeric features, integer class targets, and the names of both."""
+
+    features: torch.Tensor  # float32, shape (rows, features)
+    targets: torch.Tensor  # int64, shape (rows,)
+    feature_names: list[str]
+    classes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def csv_files(source: Path) -> list[Path]:
+    """The CSV files of a data source: the file itself, or a folder's `*.csv` in name order."""
+    source = Path(source)
+    if source.is_dir():
+        files = sorted(source.glob("*.csv"))
+        if not files:
+            raise DataError(f"no .csv files in {source}")
+        return files
+    if not source.is_file():
+        raise DataError(f"data not found: {source}")
+    return [source]
+
+
+def read_rows(source: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and rows (as dicts) of every CSV file of `source`; headers must agree."""
+    header: list[str] | None = None
+    rows: list[dict[str, str]] = []
+    for file in csv_files(source):
+        with file.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames:
+                raise DataError(f"{file}: empty file, expected a header row")
+            if header is not None and list(reader.fieldnames) != header:
+                raise DataError(f"{file}: header differs from the first file's {header}")
+            header = list(reader.fieldnames)
+            rows.extend(reader)
+    return header or [], rows
+
+
+def load_tabular(
+    source: Path,
+    target: str,
+    features: Optional[list[str]] = None,
+    classes: Optional[list[str]] = None,
+) -> TabularData:
+    """Load `source` as numeric `features` (default: all but `target`) and class targets."""
+    header, rows = read_rows(source)
+    if not rows:
+        raise DataError(f"{source}: no data rows")
+    feature_names = list(features) if features else [c for c in header if c != target]
+    missing = [c for c in [target, *feature_names] if c not in header]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {missing}; the header is {header}")
+    labels = [row[target] for row in rows]
+    classes = list(classes) if classes else sorted(set(labels))
+    return TabularData(
+        features=_feature_tensor(rows, feature_names, source),
+        targets=_target_tensor(labels, classes, source),
+        feature_names=feature_names,
+        classes=classes,
+    )
+
+
+def split(data: TabularData, val_fraction: float, seed: int) -> tuple[TensorDataset, TensorDataset]:
+    """A seeded random train/validation split (validation gets at least one row)."""
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, round(len(data) * val_fraction))
+    val, train = order[:n_val], order[n_val:]
+    return (
+        TensorDataset(data.features[train], data.targets[train]),
+        TensorDataset(data.features[val], data.targets[val]),
+    )
+
+
+def loaders(
+    data: TabularData, val_fraction: float, batch_size: int, seed: int
+) -> tuple[DataLoader, DataLoader]:
+    """Train (shuffled, seeded) and validation data loaders over a split of `data`."""
+    train, val = split(data, val_fraction, seed)
+    shuffle_rng = torch.Generator().manual_seed(seed)
+    return (
+        DataLoader(train, batch_size=batch_size, shuffle=True, generator=shuffle_rng),
+        DataLoader(val, batch_size=batch_size),
+    )
+
+
+def sample_rows(
+    source: Path, n: int, seed: int = 0, columns: Optional[list[str]] = None
+) -> list[dict[str, str]]:
+    """`n` rows drawn at random (seeded) from `source`, optionally only some `columns`."""
+    _, rows = read_rows(source)
+    picked = random.Random(seed).sample(rows, min(n, len(rows)))
+    if columns:
+        picked = [{c: row[c] for c in columns} for row in picked]
+    return picked
+
+
+def _feature_tensor(rows: list[dict[str, str]], names: list[str], source: Path) -> torch.Tensor:
+    values = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            values.append([float(row[name]) for name in names])
+        except (TypeError, ValueError) as error:
+            raise DataError(f"{source}: row {line} has a non-numeric feature ({error})") from error
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def _target_tensor(labels: list[str], classes: list[str], source: Path) -> torch.Tensor:
+    index = {label: i for i, label in enumerate(classes)}
+    unknown = sorted(set(labels) - index.keys())
+    if unknown:
+        raise DataError(f"{source}: label(s) {unknown} are not among the classes {classes}")
+    return torch.tensor([index[label] for label in labels], dtype=torch.int64)

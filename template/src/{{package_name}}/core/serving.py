@@ -1,0 +1,171 @@
+"""A local endpoint with the HTTP contract of SageMaker's inference containers.
+
+`python -m <package>.core.serving MODEL_DIR` serves an unpacked bundle the way the container
+does: `MODEL_DIR/code` goes first on `sys.path`, the entry point (`SAGEMAKER_PROGRAM`, default
+`inference.py`) is imported from there, and its own `model_fn`, `input_fn`, `predict_fn` and
+`output_fn` (or `transform_fn`) answer the requests. `spawn` starts it in a fresh process, so
+the bundle's copy of the code is what runs, not this project's source tree.
+
+    GET  /ping         200 once the model is loaded, 503 before
+    POST /invocations  Content-Type and Accept honoured; errors are JSON {"error": ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time endpoints reject larger payloads
+TEXT_TYPES = ("application/json", "text/csv", "text/plain")  # handed to input_fn as str
+DEFAULT_PORT = 8080
+log = logging.getLogger(__name__)
+
+
+class Endpoint:
+    """A bundle's handler functions and the model they loaded."""
+
+    def __init__(self, model_dir: Path, program: str = "inference.py"):
+        self.model_dir = Path(model_dir)
+        self.program = program
+        self.model = None
+        self.error: BaseException | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.model is not None
+
+    def load(self) -> None:
+        """Import the entry point and call its `model_fn`, as the container does at start-up."""
+        try:
+            self.module = import_entry_point(self.model_dir, self.program)
+            self.model = _call(self.module.model_fn, str(self.model_dir))
+        except BaseException as error:  # reported through /ping and the exit code
+            log.exception("loading the model failed")
+            self.error = error
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        """Answer one request with the bundle's handlers."""
+        data = body.decode("utf-8") if _media(content_type) in TEXT_TYPES else body
+        transform = getattr(self.module, "transform_fn", None)
+        if transform:
+            result = _call(transform, self.model, data, content_type, accept)
+        else:
+            parsed = _call(self.module.input_fn, data, content_type)
+            prediction = _call(self.module.predict_fn, parsed, self.model)
+            result = _call(self.module.output_fn, prediction, accept)
+        body_out, type_out = result if isinstance(result, tuple) else (result, accept)
+        return (body_out.encode() if isinstance(body_out, str) else bytes(body_out)), type_out
+
+
+def import_entry_point(model_dir: Path, program: str) -> ModuleType:
+    """Import the entry point module from `model_dir/code`."""
+    code_dir = str(Path(model_dir) / "code")
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    module = importlib.import_module(Path(program).stem)
+    has_pipeline = all(hasattr(module, f) for f in ("input_fn", "predict_fn", "output_fn"))
+    if not hasattr(module, "model_fn") or not (has_pipeline or hasattr(module, "transform_fn")):
+        raise ImportError(f"{program} must define model_fn and input/predict/output_fn or transform_fn")
+    return module
+
+
+def create_app(endpoint: Endpoint) -> Starlette:
+    """The ASGI app serving `endpoint`."""
+
+    async def ping(request: Request) -> Response:
+        return JSONResponse({"status": "healthy" if endpoint.ready else "loading"}, 200 if endpoint.ready else 503)
+
+    async def invocations(request: Request) -> Response:
+        if not endpoint.ready:
+            return _error(503, "the model is not loaded yet")
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            return _error(413, f"payload larger than {MAX_BODY_BYTES} bytes")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return _error(413, f"payload larger than {MAX_BODY_BYTES} bytes")
+        content_type = request.headers.get("content-type", "application/json")
+        accept = request.headers.get("accept", "application/json")
+        try:
+            answer, answer_type = await run_in_threadpool(endpoint.invoke, body, content_type, accept)
+        except Exception as error:  # noqa: BLE001 - every handler error becomes an HTTP answer
+            return _handler_error(error)
+        return Response(answer, media_type=answer_type)
+
+    return Starlette(routes=[Route("/ping", ping), Route("/invocations", invocations, methods=["POST"])])
+
+
+def serve(model_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
+    """Serve the unpacked bundle in `model_dir` until interrupted; returns an exit code."""
+    endpoint = Endpoint(model_dir, os.environ.get("SAGEMAKER_PROGRAM", "inference.py"))
+    server = uvicorn.Server(uvicorn.Config(create_app(endpoint), host=host, port=port, log_level="warning"))
+
+    def load() -> None:
+        endpoint.load()
+        if endpoint.error:
+            server.should_exit = True
+        else:
+            log.warning("model loaded; serving on http://%s:%d", host, port)
+
+    threading.Thread(target=load, daemon=True).start()
+    server.run()
+    return 1 if endpoint.error else 0
+
+
+def spawn(model_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> subprocess.Popen:
+    """Start a server process for the unpacked bundle in `model_dir`, with only its code."""
+    code_dir = Path(model_dir).resolve() / "code"
+    env = {**os.environ, "PYTHONPATH": str(code_dir), "SAGEMAKER_PROGRAM": os.environ.get("SAGEMAKER_PROGRAM", "inference.py")}
+    package = __name__.split(".")[0]
+    command = [sys.executable, "-m", f"{package}.core.serving", str(Path(model_dir).resolve()), "--host", host, "--port", str(port)]
+    return subprocess.Popen(command, env=env, cwd=model_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve an unpacked model bundle like a SageMaker endpoint.")
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT)))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return serve(args.model_dir, args.host, args.port)
+
+
+def _call(handler, *args):
+    """Call a handler, adding the trailing `context` argument when it takes one."""
+    params = inspect.signature(handler).parameters
+    return handler(*args, None) if len(params) == len(args) + 1 else handler(*args)
+
+
+def _media(header: str) -> str:
+    return header.split(";")[0].strip().lower()
+
+
+def _handler_error(error: Exception) -> Response:
+    status = 400 if isinstance(error, UnicodeDecodeError) else getattr(error, "status_code", None)
+    if isinstance(status, int) and 400 <= status < 600:
+        return _error(status, getattr(error, "message", None) or str(error))
+    log.exception("the model's handler failed")
+    return _error(500, f"{type(error).__name__}: {error}")
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
