@@ -1,0 +1,111 @@
+"""Shared fixtures: the package under test, a scratch working folder, trained runs, live servers.
+
+Tests import the project through the `core` fixture (a namespace of the core modules), so no
+test file has to spell out the package name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = next(p.parent.name for p in (ROOT / "src").glob("*/settings.py"))
+CORE_MODULES = ("bundle", "client", "config", "data", "environment", "payloads", "registry", "runs", "serving", "training", "tracking")
+SAMPLES = ROOT / "data" / "samples"
+
+
+def import_project(module: str):
+    """Import `<package>.<module>`."""
+    return importlib.import_module(f"{PACKAGE}.{module}")
+
+
+@pytest.fixture(scope="session")
+def core() -> SimpleNamespace:
+    """The core library's modules, by name: `core.config`, `core.data`, ..."""
+    return SimpleNamespace(**{name: import_project(f"core.{name}") for name in CORE_MODULES})
+
+
+@pytest.fixture(scope="session")
+def package() -> str:
+    return PACKAGE
+
+
+@pytest.fixture(autouse=True)
+def _isolated_tracking(tmp_path_factory, monkeypatch):
+    """Keep MLflow's store out of the project folder."""
+    store = tmp_path_factory.getbasetemp() / "mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """A scratch working folder holding the sample data, made the current directory."""
+    shutil.copytree(SAMPLES, tmp_path / "data" / "samples")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def session_workdir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("project")
+    shutil.copytree(SAMPLES, folder / "data" / "samples")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained_run(session_workdir, core):
+    """`trained_run(model)`: the folder of a run of `model` trained once per test session."""
+    done: dict[str, Path] = {}
+
+    def train(model: str) -> Path:
+        if model not in done:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.chdir(session_workdir)
+                result = core.registry.module(model, "train").main(["trainer.progress=false"])
+            done[model] = session_workdir / result.paths.model_dir
+        return done[model]
+
+    return train
+
+
+@pytest.fixture(scope="session")
+def served_model(trained_run, core, tmp_path_factory):
+    """`served_model(model)`: the URL of a local endpoint serving the bundle of a trained run."""
+    servers: dict[str, tuple[str, object]] = {}
+
+    def serve(model: str) -> str:
+        if model not in servers:
+            folder = tmp_path_factory.mktemp(f"serve-{model}")
+            path = core.bundle.build(model, trained_run(model), folder / "model.tar.gz")
+            port = core.client.free_port()
+            process = core.serving.spawn(core.bundle.unpack(path, folder / "model"), "127.0.0.1", port)
+            url = f"http://127.0.0.1:{port}"
+            servers[model] = (url, process)
+            core.client.wait_until_ready(url, process)
+        return servers[model][0]
+
+    yield serve
+    for _, process in servers.values():
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def sample_requests(model_dir: Path, n: int = 10) -> tuple[list[dict], list[str]]:
+    """`n` rows of a run's own data as feature dicts, and their true labels."""
+    import yaml
+
+    cfg = yaml.safe_load((model_dir / "config.yaml").read_text())["data"]
+    data = import_project("core.data")
+    rows = data.sample_rows(model_dir.parents[2] / cfg["path"], n, seed=3)
+    return [{f: float(row[f]) for f in cfg["features"]} for row in rows], [row[cfg["target"]] for row in rows]
+
+
+@pytest.fixture(scope="session")
+def samples():
+    """`samples(run_dir, n)`: feature rows of a run's own data and their true labels."""
+    return sample_requests
