@@ -15,7 +15,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = next(p.parent.name for p in (ROOT / "src").glob("*/settings.py"))
-CORE_MODULES = ("bundle", "client", "config", "data", "environment", "payloads", "registry", "runs", "serving", "training", "tracking")
+CORE_MODULES = (
+    "bundle",
+    "client",
+    "config",
+    "data",
+    "environment",
+    "payloads",
+    "registry",
+    "runs",
+    "serving",
+    "training",
+    "tracking",
+)
 SAMPLES = ROOT / "data" / "samples"
 
 

@@ -6,9 +6,9 @@ import json
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import yaml
@@ -24,9 +24,9 @@ out = Console()
 err = Console(stderr=True)
 
 ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
-RunOpt = Annotated[Optional[str], typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]
+RunOpt = Annotated[str | None, typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]
 Overrides = Annotated[
-    Optional[list[str]], typer.Argument(help="Config overrides, e.g. trainer.max_epochs=5 optimizer.lr=0.001.")
+    list[str] | None, typer.Argument(help="Config overrides, e.g. trainer.max_epochs=5 optimizer.lr=0.001.")
 ]
 
 
@@ -41,8 +41,13 @@ def user_errors() -> Iterator[None]:
 
 
 @app.command()
-def models() -> None:
+def models(
+    plain: Annotated[bool, typer.Option("--plain", help="Print only the names, one per line.")] = False,
+) -> None:
     """List the models, each with its latest run and that run's validation metrics."""
+    if plain:
+        print("\n".join(registry.names()))
+        return
     table = Table("model", "runs", "latest run", "metrics")
     for name in registry.names():
         finished = runs.list_runs(name)
@@ -63,7 +68,7 @@ def train(model: ModelArg, overrides: Overrides = None) -> None:
 def bundle(
     model: ModelArg,
     run: RunOpt = None,
-    out_path: Annotated[Optional[Path], typer.Option("--out", help="Where to write (default: the run's model.tar.gz).")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Where to write (default: in the run folder).")] = None,
 ) -> None:
     """Package a run of MODEL as model.tar.gz for SageMaker's PyTorch serving containers."""
     with user_errors():
@@ -73,11 +78,11 @@ def bundle(
 
 @app.command()
 def serve(
-    model: Annotated[Optional[str], typer.Argument(help="Model whose run to serve.", show_default=False)] = None,
-    bundle_path: Annotated[Optional[Path], typer.Option("--bundle", help="Serve this model.tar.gz instead.")] = None,
+    model: Annotated[str | None, typer.Argument(help="Model whose run to serve.", show_default=False)] = None,
+    bundle_path: Annotated[Path | None, typer.Option("--bundle", help="Serve this model.tar.gz instead.")] = None,
     run: RunOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="SAGEMAKER_BIND_TO_PORT")] = serving.DEFAULT_PORT,
+    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="SAGEMAKER_BIND_TO_PORT")] = 8080,
 ) -> None:
     """Serve a bundle locally with the SageMaker endpoint contract (/ping, /invocations)."""
     with user_errors():
@@ -86,10 +91,8 @@ def serve(
         path = bundle_path or _bundle(model, run, None)
         with _running_server(path, host, port) as (url, process):
             out.print(f"serving {path} at [bold]{url}[/bold] (Ctrl-C stops)")
-            try:
+            with suppress(KeyboardInterrupt):
                 process.wait()
-            except KeyboardInterrupt:
-                pass
 
 
 @app.command()
@@ -125,7 +128,7 @@ def _running_server(bundle_path: Path, host: str, port: int) -> Iterator[tuple[s
             process.wait(timeout=10)
 
 
-def _bundle(model: str, run: Optional[str], out_path: Optional[Path]) -> Path:
+def _bundle(model: str, run: str | None, out_path: Path | None) -> Path:
     run_dir = runs.find_run(model, run)
     return bundles.build(model, run_dir, out_path or run_dir / "model.tar.gz")
 
@@ -139,14 +142,14 @@ def _sample_rows(run_dir: Path, n: int = 5) -> list[dict]:
 
 def _print_predictions(rows: list[dict], predictions: list[dict]) -> None:
     table = Table("features", "true label", "predicted", "probability")
-    for row, prediction in zip(rows, predictions):
+    for row, prediction in zip(rows, predictions, strict=True):
         label = prediction["label"]
         values = ", ".join(f"{v}" for v in row["features"].values())
         table.add_row(values, row["label"], label, f"{prediction['probabilities'][label]:.3f}")
     out.print(table)
 
 
-def _metrics(run_dir: Optional[Path]) -> str:
+def _metrics(run_dir: Path | None) -> str:
     path = run_dir / runs.METRICS if run_dir else None
     return _format(json.loads(path.read_text())) if path and path.is_file() else "-"
 

@@ -29,7 +29,7 @@ def test_handlers_answer_json_and_csv(trained_run, samples, package):
         answer, answer_type = inference.output_fn(inference.predict_fn(parsed, network), "application/json")
         predicted = [p["label"] for p in json.loads(answer)["predictions"]]
         assert answer_type == "application/json"
-        assert sum(p == t for p, t in zip(predicted, labels)) >= 0.8 * len(labels)
+        assert sum(p == t for p, t in zip(predicted, labels, strict=True)) >= 0.8 * len(labels)
 
 
 def test_bundle_serves_correct_predictions_over_http(trained_run, served_model, samples, core):
@@ -38,4 +38,4 @@ def test_bundle_serves_correct_predictions_over_http(trained_run, served_model, 
     assert answer.status == 200, answer.body
     predicted = [p["label"] for p in answer.json()["predictions"]]
     assert len(predicted) == len(rows)
-    assert sum(p == t for p, t in zip(predicted, labels)) >= 0.8 * len(labels)
+    assert sum(p == t for p, t in zip(predicted, labels, strict=True)) >= 0.8 * len(labels)

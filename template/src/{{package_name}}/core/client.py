@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+JSON = "application/json"
+
 
 @dataclass
 class Answer:
@@ -53,12 +55,13 @@ def ping(url: str) -> int | None:
         return None
 
 
-def invoke(url: str, body: bytes | str, content_type: str = "application/json", accept: str = "application/json", **headers: str) -> Answer:
+def invoke(
+    url: str, body: bytes | str, content_type: str = JSON, accept: str = JSON, headers: dict[str, str] | None = None
+) -> Answer:
     """`POST url/invocations` and return the answer, whatever its status."""
     data = body.encode() if isinstance(body, str) else body
-    request = urllib.request.Request(
-        f"{url}/invocations", data=data, method="POST", headers={"Content-Type": content_type, "Accept": accept, **headers}
-    )
+    all_headers = {"Content-Type": content_type, "Accept": accept, **(headers or {})}
+    request = urllib.request.Request(f"{url}/invocations", data=data, method="POST", headers=all_headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return Answer(response.status, response.headers.get("Content-Type", ""), response.read())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, TypeVar
+from typing import TypeVar
 
 import yaml
 from omegaconf import OmegaConf
@@ -32,8 +32,8 @@ class DataConfig:
 
     path: str = "data/samples/iris.csv"  # a CSV file, or a folder of CSV files
     target: str = "species"  # the label column
-    features: Optional[list[str]] = None  # None: every column but the target
-    classes: Optional[list[str]] = None  # None: the sorted distinct labels
+    features: list[str] | None = None  # None: every column but the target
+    classes: list[str] | None = None  # None: the sorted distinct labels
     val_fraction: float = 0.2
     batch_size: int = 16
 

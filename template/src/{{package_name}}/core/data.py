@@ -11,7 +11,6 @@ import csv
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -68,8 +67,8 @@ def read_rows(source: Path) -> tuple[list[str], list[dict[str, str]]]:
 def load_tabular(
     source: Path,
     target: str,
-    features: Optional[list[str]] = None,
-    classes: Optional[list[str]] = None,
+    features: list[str] | None = None,
+    classes: list[str] | None = None,
 ) -> TabularData:
     """Load `source` as numeric `features` (default: all but `target`) and class targets."""
     header, rows = read_rows(source)
@@ -102,9 +101,7 @@ def split(data: TabularData, val_fraction: float, seed: int) -> tuple[TensorData
     )
 
 
-def loaders(
-    data: TabularData, val_fraction: float, batch_size: int, seed: int
-) -> tuple[DataLoader, DataLoader]:
+def loaders(data: TabularData, val_fraction: float, batch_size: int, seed: int) -> tuple[DataLoader, DataLoader]:
     """Train (shuffled, seeded) and validation data loaders over a split of `data`."""
     train, val = split(data, val_fraction, seed)
     shuffle_rng = torch.Generator().manual_seed(seed)
@@ -114,9 +111,7 @@ def loaders(
     )
 
 
-def sample_rows(
-    source: Path, n: int, seed: int = 0, columns: Optional[list[str]] = None
-) -> list[dict[str, str]]:
+def sample_rows(source: Path, n: int, seed: int = 0, columns: list[str] | None = None) -> list[dict[str, str]]:
     """`n` rows drawn at random (seeded) from `source`, optionally only some `columns`."""
     _, rows = read_rows(source)
     picked = random.Random(seed).sample(rows, min(n, len(rows)))

@@ -17,7 +17,6 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from typing import Union
 
 try:  # in the SageMaker container: the toolkit maps this error type to its status code
     from sagemaker_inference.errors import GenericInferenceToolkitError as _StatusError
@@ -31,7 +30,7 @@ except ImportError:  # locally: the same shape (status_code, message)
 
 JSON = "application/json"
 CSV = "text/csv"
-Row = Union[list[float], dict[str, float]]
+Row = list[float] | dict[str, float]
 
 
 class PayloadError(_StatusError):
@@ -50,7 +49,7 @@ def media_type(header: str | None, default: str = JSON) -> str:
     return default if value in ("", "*/*") else value
 
 
-def decode(body: Union[str, bytes], content_type: str | None) -> list[Row]:
+def decode(body: str | bytes, content_type: str | None) -> list[Row]:
     """The rows in a request body of type `content_type`."""
     kind = media_type(content_type)
     try:
@@ -89,7 +88,7 @@ def _rows_from_json(text: str) -> list[Row]:
     if isinstance(payload, dict) or (isinstance(payload, list) and payload and _is_scalar(payload[0])):
         payload = [payload]
     if not isinstance(payload, list):
-        raise PayloadError(400, "JSON body must be a row, a list of rows or {\"instances\": [...]}")
+        raise PayloadError(400, 'JSON body must be a row, a list of rows or {"instances": [...]}')
     return payload
 
 
@@ -97,7 +96,7 @@ def _rows_from_csv(text: str) -> list[Row]:
     lines = [line for line in csv.reader(io.StringIO(text)) if line]
     if lines and not all(_is_number(cell) for cell in lines[0]):
         header = [cell.strip() for cell in lines[0]]
-        return [dict(zip(header, line)) for line in lines[1:]]
+        return [dict(zip(header, line, strict=False)) for line in lines[1:]]
     return lines
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+import time
 from pathlib import Path
-from typing import Optional
 
 from .. import settings
 from .errors import ProjectError
@@ -26,7 +25,7 @@ def runs_root() -> Path:
 
 def new_run_dir(model: str) -> Path:
     """Create a fresh run folder; run ids sort by start time."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     path = runs_root() / model / f"{stamp}-{secrets.token_hex(3)}"
     path.mkdir(parents=True)
     return path
@@ -40,7 +39,7 @@ def list_runs(model: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if (p / WEIGHTS).is_file())
 
 
-def find_run(model: str, run_id: Optional[str] = None) -> Path:
+def find_run(model: str, run_id: str | None = None) -> Path:
     """The run called `run_id`, or the latest finished run of `model`."""
     if run_id is None:
         runs = list_runs(model)

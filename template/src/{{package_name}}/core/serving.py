@@ -102,7 +102,7 @@ def create_app(endpoint: Endpoint) -> Starlette:
         accept = request.headers.get("accept", "application/json")
         try:
             answer, answer_type = await run_in_threadpool(endpoint.invoke, body, content_type, accept)
-        except Exception as error:  # noqa: BLE001 - every handler error becomes an HTTP answer
+        except Exception as error:  # every handler error becomes an HTTP answer
             return _handler_error(error)
         return Response(answer, media_type=answer_type)
 
@@ -129,10 +129,10 @@ def serve(model_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) ->
 def spawn(model_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> subprocess.Popen:
     """Start a server process for the unpacked bundle in `model_dir`, with only its code."""
     code_dir = Path(model_dir).resolve() / "code"
-    env = {**os.environ, "PYTHONPATH": str(code_dir), "SAGEMAKER_PROGRAM": os.environ.get("SAGEMAKER_PROGRAM", "inference.py")}
-    package = __name__.split(".")[0]
-    command = [sys.executable, "-m", f"{package}.core.serving", str(Path(model_dir).resolve()), "--host", host, "--port", str(port)]
-    return subprocess.Popen(command, env=env, cwd=model_dir)
+    env = {**os.environ, "PYTHONPATH": str(code_dir)}
+    module = f"{__name__.split('.')[0]}.core.serving"
+    command = [sys.executable, "-m", module, str(code_dir.parent), "--host", host, "--port", str(port)]
+    return subprocess.Popen(command, env=env, cwd=code_dir.parent)
 
 
 def main(argv: list[str] | None = None) -> int:

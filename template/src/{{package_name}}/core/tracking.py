@@ -8,9 +8,9 @@ store (`settings.MLFLOW_DEFAULT_URI`); browse it with `mlflow ui --backend-store
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Optional
 
 from .. import settings
 
@@ -20,7 +20,7 @@ HISTORY = "history.jsonl"
 class Tracker:
     """Record a run's parameters and per-epoch metrics."""
 
-    def __init__(self, experiment: str, run_name: str, output_dir: Path, backend: Optional[str] = None):
+    def __init__(self, experiment: str, run_name: str, output_dir: Path, backend: str | None = None):
         self.history_path = Path(output_dir) / HISTORY
         self.history_path.parent.mkdir(parents=True, exist_ok=True)
         self._mlflow = _start_mlflow(experiment, run_name) if (backend or settings.TRACKING) == "mlflow" else None
@@ -61,6 +61,7 @@ def read_history(output_dir: Path) -> list[dict]:
 def _start_mlflow(experiment: str, run_name: str):
     import mlflow  # imported here: only runs tracked with MLflow need it
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI", settings.MLFLOW_DEFAULT_URI))
     mlflow.set_experiment(experiment)
     mlflow.start_run(run_name=run_name)

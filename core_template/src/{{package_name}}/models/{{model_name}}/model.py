@@ -60,7 +60,7 @@ class TabularClassifier(nn.Module):
         return [
             {
                 "label": self.classes[int(p.argmax())],
-                "probabilities": {c: round(float(v), 6) for c, v in zip(self.classes, p)},
+                "probabilities": {c: round(float(v), 6) for c, v in zip(self.classes, p, strict=True)},
             }
             for p in probabilities
         ]

@@ -1,0 +1,80 @@
+"""Rendering the project template: layout, every option, ruff, and no --trust needed."""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+
+import pytest
+import yaml
+from conftest import DEFAULT_PACKAGE, ROOT, render, rendered_env, run
+
+MODEL_FILES = ("__init__.py", "config.yaml", "model.py", "train.py", "inference.py", "requirements.txt")
+CORE_FILES = ("config.py", "data.py", "training.py", "tracking.py", "bundle.py", "serving.py", "payloads.py")
+OPTIONS = {"tracking": ["mlflow", "none"], "ci": ["github", "none"], "python_version": ["3.10", "3.13"]}
+
+
+def test_default_render_has_the_documented_layout(copie):
+    result = copie.copy()
+    assert result.exit_code == 0, result.exception
+    project = result.project_dir
+    package = project / "src" / DEFAULT_PACKAGE
+    for name in ("README.md", "pyproject.toml", ".copier-answers.yml", ".gitignore", ".pre-commit-config.yaml"):
+        assert (project / name).is_file(), name
+    for name in ("__init__.py", "__main__.py", "cli.py", "settings.py"):
+        assert (package / name).is_file(), name
+    for name in CORE_FILES:
+        assert (package / "core" / name).is_file(), name
+    for name in MODEL_FILES:
+        assert (package / "models" / "classifier" / name).is_file(), name
+    assert (project / "tests" / "models" / "classifier" / "test_classifier.py").is_file()
+    assert (project / "data" / "samples" / "iris.csv").read_text().startswith("sepal_length,")
+    assert (project / "infra" / "endpoint.yaml").is_file()
+    assert (project / ".github" / "workflows" / "ci.yml").is_file()
+
+
+def test_first_model_is_rendered_from_core_template(copie):
+    project = copie.copy(extra_answers={"model_name": "churn"}).project_dir
+    source = ROOT / "core_template" / "src" / "{{package_name}}" / "models" / "{{model_name}}"
+    rendered = project / "src" / DEFAULT_PACKAGE / "models" / "churn"
+    for name in MODEL_FILES:
+        assert (rendered / name).read_bytes() == (source / name).read_bytes(), name
+    answers = yaml.safe_load((rendered / ".copier-answers.model.yml").read_text())
+    assert answers == {
+        "_commit": answers["_commit"],
+        "_src_path": str(ROOT),
+        "kind": "model",
+        "model_name": "churn",
+        "package_name": DEFAULT_PACKAGE,
+    }
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [dict(zip(OPTIONS, values, strict=True)) for values in itertools.product(*OPTIONS.values())],
+    ids=lambda answers: "-".join(answers.values()),
+)
+def test_every_option_combination_renders_clean(copie, answers):
+    result = copie.copy(extra_answers=answers)
+    assert result.exit_code == 0, result.exception
+    project = result.project_dir
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    dependencies = " ".join(pyproject["project"]["dependencies"])
+    assert pyproject["project"]["requires-python"] == f">={answers['python_version']}"
+    assert ("mlflow" in dependencies) == (answers["tracking"] == "mlflow")
+    assert (project / ".github").exists() == (answers["ci"] == "github")
+    assert f'TRACKING = "{answers["tracking"]}"' in (project / "src" / DEFAULT_PACKAGE / "settings.py").read_text()
+    run("ruff", "check", "--no-cache", ".", cwd=project, env=rendered_env())
+    run("ruff", "format", "--check", "--no-cache", ".", cwd=project, env=rendered_env())
+
+
+def test_rendered_infra_passes_cfn_lint(copie):
+    project = copie.copy(extra_answers={"aws_region": "eu-west-1"}).project_dir
+    run("cfn-lint", "infra/endpoint.yaml", cwd=project, env=rendered_env())
+
+
+def test_plain_copier_copy_needs_no_trust(tmp_path):
+    project = render(tmp_path / "project", project_name="Fraud-Detection")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["package_name"] == "fraud_detection"
+    assert (project / "src" / "fraud_detection" / "models" / "classifier" / "train.py").is_file()
