@@ -43,17 +43,15 @@ class Endpoint:
         self.model_dir = Path(model_dir)
         self.program = program
         self.model = None
+        self.ready = False
         self.error: BaseException | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.model is not None
 
     def load(self) -> None:
         """Import the entry point and call its `model_fn`, as the container does at start-up."""
         try:
             self.module = import_entry_point(self.model_dir, self.program)
             self.model = _call(self.module.model_fn, str(self.model_dir))
+            self.ready = True
         except BaseException as error:  # reported through /ping and the exit code
             log.exception("loading the model failed")
             self.error = error
@@ -93,10 +91,8 @@ def create_app(endpoint: Endpoint) -> Starlette:
     async def invocations(request: Request) -> Response:
         if not endpoint.ready:
             return _error(503, "the model is not loaded yet")
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-            return _error(413, f"payload larger than {MAX_BODY_BYTES} bytes")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
+        body = await _read_limited(request, MAX_BODY_BYTES)
+        if body is None:
             return _error(413, f"payload larger than {MAX_BODY_BYTES} bytes")
         content_type = request.headers.get("content-type", "application/json")
         accept = request.headers.get("accept", "application/json")
@@ -143,6 +139,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     return serve(args.model_dir, args.host, args.port)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    """The request body, or None when it is larger than `limit` (the rest is read and dropped,
+    so the client gets the answer instead of a reset connection)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+    return b"".join(chunks) if size <= limit else None
 
 
 def _call(handler, *args):

@@ -1,0 +1,117 @@
+"""The local endpoint: the SageMaker container's HTTP contract, served from an unpacked bundle."""
+
+import json
+
+import pytest
+
+# An entry point wrapping the model's own handlers, with a handler that fails on request.
+FLAKY_ENTRY_POINT = """
+from {package}.models.{model}.inference import input_fn, model_fn, output_fn
+from {package}.models.{model}.inference import predict_fn as _predict_fn
+
+
+def predict_fn(rows, model):
+    if rows == [["6", "6", "6", "6"]]:
+        raise RuntimeError("the model's code failed")
+    return _predict_fn(rows, model)
+"""
+
+
+# An entry point whose model_fn waits until the test lets it finish loading.
+SLOW_ENTRY_POINT = """
+import time
+from pathlib import Path
+
+from {package}.models.{model}.inference import input_fn, output_fn, predict_fn
+from {package}.models.{model}.inference import model_fn as _model_fn
+
+
+def model_fn(model_dir):
+    while not (Path(model_dir) / "go").exists():
+        time.sleep(0.05)
+    return _model_fn(model_dir)
+"""
+
+
+@pytest.fixture(scope="module")
+def start_server(core, trained_run, package, tmp_path_factory):
+    """`start_server(entry_point)`: serve a real bundle with its entry point replaced; returns (url, model_dir)."""
+    model = core.registry.names()[0]
+    processes = []
+
+    def start(entry_point: str):
+        folder = tmp_path_factory.mktemp("endpoint")
+        bundle = core.bundle.build(model, trained_run(model), folder / "model.tar.gz")
+        model_dir = core.bundle.unpack(bundle, folder / "model")
+        (model_dir / "code" / "inference.py").write_text(entry_point.format(package=package, model=model))
+        port = core.client.free_port()
+        processes.append(core.serving.spawn(model_dir, "127.0.0.1", port))
+        return f"http://127.0.0.1:{port}", model_dir
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def endpoint(core, start_server):
+    url, _ = start_server(FLAKY_ENTRY_POINT)
+    core.client.wait_until_ready(url)
+    return url
+
+
+def test_ping_is_healthy_once_loaded(core, endpoint):
+    assert core.client.ping(endpoint) == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}), "application/json"),
+        (json.dumps([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]), "application/json; charset=utf-8"),
+        ("5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n", "text/csv"),
+        ("sepal_width,sepal_length,petal_length,petal_width\n3.5,5.1,1.4,0.2\n3.0,6.7,5.2,2.3\n", "text/csv"),
+    ],
+    ids=["json-instances", "json-list", "csv", "csv-with-header"],
+)
+def test_json_and_csv_requests_get_predictions(core, endpoint, body, content_type):
+    answer = core.client.invoke(endpoint, body, content_type)
+    assert answer.status == 200, answer.body
+    assert answer.content_type.startswith("application/json")
+    assert [p["label"] for p in answer.json()["predictions"]] == ["setosa", "virginica"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "accept", "status", "message"),
+    [
+        ("{not json", "application/json", "application/json", 400, "not valid JSON"),
+        ("[[1, 2]]", "application/json", "application/json", 400, "expected 4 values"),
+        ('[["a", 1, 2, 3]]', "application/json", "application/json", 400, "must be numbers"),
+        ("[]", "application/json", "application/json", 400, "no rows"),
+        ("1,2,3,4", "application/x-npy", "application/json", 415, "unsupported content type"),
+        ("1,2,3,4", "text/csv", "text/html", 406, "cannot answer"),
+        ("6,6,6,6", "text/csv", "application/json", 500, "the model's code failed"),
+    ],
+)
+def test_bad_requests_get_clear_json_errors(core, endpoint, body, content_type, accept, status, message):
+    answer = core.client.invoke(endpoint, body, content_type, accept)
+    assert answer.status == status
+    assert message in answer.json()["error"]
+    assert core.client.invoke(endpoint, "5.1,3.5,1.4,0.2", "text/csv").status == 200  # still serving
+
+
+def test_oversized_payload_is_refused(core, endpoint):
+    answer = core.client.invoke(endpoint, "5.1,3.5,1.4,0.2\n" * 400_000, "text/csv")
+    assert answer.status == 413
+
+
+def test_ping_is_unavailable_until_the_model_is_loaded(core, start_server):
+    url, model_dir = start_server(SLOW_ENTRY_POINT)
+    while core.client.ping(url) is None:  # wait for the server to listen
+        pass
+    assert core.client.ping(url) == 503
+    assert core.client.invoke(url, "5.1,3.5,1.4,0.2", "text/csv").status == 503
+    (model_dir / "go").touch()
+    core.client.wait_until_ready(url)
+    assert core.client.invoke(url, "5.1,3.5,1.4,0.2", "text/csv").status == 200

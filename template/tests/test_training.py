@@ -1,0 +1,73 @@
+"""The training loop: it learns, is reproducible, checkpoints, resumes and tracks."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+
+@pytest.fixture
+def problem():
+    """A linearly separable two-class problem."""
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(200, 2, generator=generator)
+    targets = (features[:, 0] + features[:, 1] > 0).long()
+    train = DataLoader(TensorDataset(features[:160], targets[:160]), batch_size=16)
+    val = DataLoader(TensorDataset(features[160:], targets[160:]), batch_size=16)
+    return train, val
+
+
+def fit(core, problem, folder, epochs=20, **trainer):
+    cfg = core.config.RunConfig()
+    cfg.trainer.max_epochs, cfg.trainer.progress, cfg.optimizer.lr = epochs, False, 0.1
+    for key, value in trainer.items():
+        setattr(cfg.trainer, key, value)
+    paths = core.environment.RunPaths(folder, folder, folder / "checkpoints")
+    core.training.seed_everything(0)
+    model = nn.Linear(2, 2)
+    return model, core.training.fit(model, nn.CrossEntropyLoss(), *problem, cfg, paths, "test")
+
+
+def test_fit_learns_and_saves_weights_and_metrics(core, problem, tmp_path):
+    model, result = fit(core, problem, tmp_path)
+    assert result.metrics["val_accuracy"] >= 0.9
+    assert json.loads((tmp_path / "metrics.json").read_text()) == result.metrics
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert torch.equal(saved["weight"], model.state_dict()["weight"])
+    assert len(core.tracking.read_history(tmp_path)) == 20
+
+
+def test_same_seed_gives_the_same_model(core, problem, tmp_path):
+    first, _ = fit(core, problem, tmp_path / "a")
+    second, _ = fit(core, problem, tmp_path / "b")
+    assert torch.equal(first.weight, second.weight)
+
+
+def test_training_resumes_from_the_last_checkpoint(core, problem, tmp_path):
+    fit(core, problem, tmp_path, epochs=4, checkpoint_every=2)
+    assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["epoch"] == 4
+    fit(core, problem, tmp_path, epochs=6, checkpoint_every=2)
+    steps = [entry["step"] for entry in core.tracking.read_history(tmp_path)]
+    assert steps == [1, 2, 3, 4, 5, 6]  # the second run went on from epoch 4
+
+
+def test_unknown_optimizer_is_a_clear_error(core):
+    settings = core.config.OptimizerConfig(name="Adamm")
+    with pytest.raises(core.training.ProjectError, match="not an optimizer"):
+        core.training.make_optimizer(nn.Linear(1, 1).parameters(), settings)
+
+
+def test_sagemaker_environment_decides_paths_data_and_overrides(core, tmp_path):
+    environ = {
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp_path / "output"),
+        "SM_CHANNEL_TRAIN": str(tmp_path / "train"),
+        "SM_HPS": json.dumps({"trainer.max_epochs": 3, "optimizer.name": "SGD"}),
+    }
+    paths = core.environment.run_paths("any", environ)
+    assert (paths.model_dir, paths.output_dir) == (tmp_path / "model", tmp_path / "output")
+    assert core.environment.data_source("train", "data/samples", environ) == tmp_path / "train"
+    assert core.environment.hyperparameter_overrides(environ) == ["optimizer.name=SGD", "trainer.max_epochs=3"]
+    assert core.environment.data_source("train", "data/samples", {}).as_posix() == "data/samples"
