@@ -48,6 +48,6 @@ def test_unpacking_refuses_unsafe_members(core, tmp_path):
 
 
 def test_a_run_without_weights_cannot_be_bundled(core, model, tmp_path):
-    with pytest.raises(core.bundle.BundleError, match="missing model.pt"):
+    with pytest.raises(core.bundle.BundleError, match=r"missing model\.pt"):
         core.bundle.build(model, tmp_path, tmp_path / "model.tar.gz")
     assert not (tmp_path / "model.tar.gz").exists()
