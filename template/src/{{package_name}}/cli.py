@@ -21,7 +21,7 @@ from .core.errors import ProjectError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
 RunOpt = Annotated[str | None, typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]

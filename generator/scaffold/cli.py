@@ -1,0 +1,75 @@
+"""`scaffold`: create ML projects from the sagescaffold template and grow them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import __version__, copying
+from .errors import ScaffoldError
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+DataOpt = Annotated[
+    list[str] | None, typer.Option("--data", "-d", help="An answer as key=value (repeatable), e.g. tracking=none.")
+]
+RefOpt = Annotated[str | None, typer.Option("--vcs-ref", help="Template version (git tag or commit).")]
+ProjectOpt = Annotated[Path, typer.Option("--project", "-p", help="The generated project's folder.")]
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn a ScaffoldError into one line on stderr and its exit code."""
+    try:
+        yield
+    except ScaffoldError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(error.exit_code) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"scaffold {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Create ML projects from the sagescaffold template and grow them."""
+
+
+@app.command()
+def new(
+    dest: Annotated[Path, typer.Argument(help="Folder to create (must not exist, or be empty).", show_default=False)],
+    data: DataOpt = None,
+    vcs_ref: RefOpt = None,
+    template: Annotated[str | None, typer.Option(help="Template path or git URL (default: this checkout).")] = None,
+) -> None:
+    """Render a new project (copier copy of the template) with its first model."""
+    with reported():
+        project = copying.new_project(dest, copying.resolve_source(template), copying.parse_data(data or []), vcs_ref)
+    out.print(f"created [bold]{project}[/bold]")
+
+
+@app.command("add-model")
+def add_model(
+    name: Annotated[str, typer.Argument(help="Model name: a Python identifier, e.g. churn.", show_default=False)],
+    project: ProjectOpt = Path("."),
+    data: DataOpt = None,
+    vcs_ref: RefOpt = None,
+) -> None:
+    """Add a model folder (config, model, train, inference, tests) to a generated project."""
+    with reported():
+        folder = copying.add_model(project, name, copying.parse_data(data or []), vcs_ref)
+    out.print(f"added model [bold]{name}[/bold] in {folder}")

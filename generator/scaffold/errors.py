@@ -1,0 +1,37 @@
+"""Errors the CLI reports as one line, each kind with its own exit code."""
+
+
+class ScaffoldError(Exception):
+    """A problem with the user's input; `exit_code` tells scripts which kind."""
+
+    exit_code = 2
+
+
+class InvalidInputError(ScaffoldError):
+    """A bad name, option or `--data` item."""
+
+    exit_code = 2
+
+
+class DestinationError(ScaffoldError):
+    """A destination that exists already, or a folder that is not a generated project."""
+
+    exit_code = 3
+
+
+class TemplateError(ScaffoldError):
+    """A template source or version that cannot be used."""
+
+    exit_code = 4
+
+
+class RepositoryError(ScaffoldError):
+    """A project git repository that is not ready (e.g. uncommitted changes)."""
+
+    exit_code = 5
+
+
+class ConflictError(ScaffoldError):
+    """An update that left conflicts for the user to resolve."""
+
+    exit_code = 6

@@ -1,0 +1,31 @@
+"""Where the template comes from: this checkout, `--template`, or `SCAFFOLD_TEMPLATE`."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .errors import TemplateError
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+_URL = re.compile(r"^(gh:|gl:|git\+|https?://|ssh://|git@|file://)")
+
+
+def default_source() -> str:
+    """The template to use when none is given."""
+    if env := os.environ.get("SCAFFOLD_TEMPLATE"):
+        return normalize(env)
+    if (CHECKOUT / "copier.yml").is_file() and (CHECKOUT / "core_template").is_dir():
+        return str(CHECKOUT)
+    raise TemplateError("no template found: pass --template or set SCAFFOLD_TEMPLATE")
+
+
+def normalize(source: str) -> str:
+    """A URL as given, a local path made absolute (copier records it for later updates)."""
+    if _URL.match(source):
+        return source
+    path = Path(source).expanduser().resolve()
+    if not (path / "copier.yml").is_file():
+        raise TemplateError(f"{source} is not a sagescaffold template (no copier.yml)")
+    return str(path)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Create .venv with everything the generator, its tests and rendered projects need.
+# torch is pinned to the CPU build that lies on this machine's disk; ranges elsewhere admit it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet torch==2.13.0
+.venv/bin/python -m pip install --quiet -e '.[dev]'
