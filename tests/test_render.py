@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import tomllib
 
 import pytest
+import tomllib
 import yaml
 from conftest import DEFAULT_PACKAGE, ROOT, render, rendered_env, run
 

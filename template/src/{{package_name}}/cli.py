@@ -102,7 +102,7 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
         result = registry.module(model, "train").main(list(overrides or []))
         run_dir = result.paths.model_dir
         path = bundles.build(model, run_dir, run_dir / "model.tar.gz")
-        out.print(f"trained {run_dir}  {_format(result.metrics)}\nbundled {path}")
+        out.print(f"trained {run_dir}\n  {_format(result.metrics)}\nbundled {path}")
         rows = _sample_rows(run_dir)
         with _running_server(path, "127.0.0.1", client.free_port()) as (url, _):
             answer = client.invoke(url, json.dumps({"instances": [r["features"] for r in rows]}))

@@ -33,7 +33,7 @@ from starlette.routing import Route
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time endpoints reject larger payloads
 TEXT_TYPES = ("application/json", "text/csv", "text/plain")  # handed to input_fn as str
 DEFAULT_PORT = 8080
-log = logging.getLogger(__name__)
+log = logging.getLogger("endpoint")
 
 
 class Endpoint:
@@ -115,7 +115,7 @@ def serve(model_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) ->
         if endpoint.error:
             server.should_exit = True
         else:
-            log.warning("model loaded; serving on http://%s:%d", host, port)
+            log.info("model loaded; serving on http://%s:%d", host, port)
 
     threading.Thread(target=load, daemon=True).start()
     server.run()
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT)))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return serve(args.model_dir, args.host, args.port)
 
 

@@ -1,0 +1,67 @@
+"""Model folders belong to their own answers files: they update and grow on their own."""
+
+from __future__ import annotations
+
+import sys
+
+import copier
+import yaml
+from conftest import DEFAULT_PACKAGE, commit_all, git, render, rendered_env, run
+
+MODEL_FILE = f"src/{DEFAULT_PACKAGE}/models/classifier/model.py"
+MODEL_ANSWERS = f"src/{DEFAULT_PACKAGE}/models/classifier/.copier-answers.model.yml"
+TEMPLATE_MODEL_FILE = "core_template/src/{{package_name}}/models/{{model_name}}/model.py"
+
+
+def test_first_model_updates_through_its_own_answers_file(tmp_path, template_repo):
+    project = render(tmp_path / "project", src=template_repo)
+    git("init", "-q", cwd=project)
+    commit_all(project, "generated")
+    (template_repo / TEMPLATE_MODEL_FILE).write_text(
+        (template_repo / TEMPLATE_MODEL_FILE).read_text() + "\n\nTEMPLATE_V2 = True\n"
+    )
+    (template_repo / "template" / "NEWS.md").write_text("v1.1.0\n")
+    commit_all(template_repo, "template v1.1.0")
+    git("tag", "v1.1.0", cwd=template_repo)
+
+    copier.run_update(project, defaults=True, overwrite=True, unsafe=False, quiet=True)
+    assert (project / "NEWS.md").is_file()
+    assert "TEMPLATE_V2" not in (project / MODEL_FILE).read_text()  # models are not the project's
+    commit_all(project, "project updated")
+
+    copier.run_update(project, answers_file=MODEL_ANSWERS, defaults=True, overwrite=True, unsafe=False, quiet=True)
+    assert "TEMPLATE_V2" in (project / MODEL_FILE).read_text()
+    assert yaml.safe_load((project / MODEL_ANSWERS).read_text())["_commit"] == "v1.1.0"
+
+
+def test_a_deleted_first_model_stays_deleted_after_a_project_update(tmp_path, template_repo):
+    project = render(tmp_path / "project", src=template_repo)
+    git("init", "-q", cwd=project)
+    commit_all(project, "generated")
+    run("git", "rm", "-rq", f"src/{DEFAULT_PACKAGE}/models/classifier", "tests/models/classifier", cwd=project)
+    commit_all(project, "example model removed")
+    (template_repo / "template" / "NEWS.md").write_text("v1.1.0\n")
+    commit_all(template_repo, "template v1.1.0")
+    git("tag", "v1.1.0", cwd=template_repo)
+
+    copier.run_update(project, defaults=True, overwrite=True, unsafe=False, quiet=True)
+    assert (project / "NEWS.md").is_file()
+    assert not (project / "src" / DEFAULT_PACKAGE / "models" / "classifier").exists()
+
+
+def test_an_added_model_trains_serves_and_is_tested_by_the_project_suite(tmp_path, template_repo):
+    project = render(tmp_path / "project", src=template_repo)
+    answers_file = f"src/{DEFAULT_PACKAGE}/models/churn/.copier-answers.model.yml"
+    copier.run_copy(
+        str(template_repo),
+        project,
+        data={"kind": "model", "model_name": "churn"},
+        answers_file=answers_file,
+        defaults=True,
+        unsafe=False,
+        quiet=True,
+    )
+    assert yaml.safe_load((project / answers_file).read_text())["package_name"] == DEFAULT_PACKAGE
+    pytest = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/models")
+    result = run(*pytest, cwd=project, env=rendered_env())
+    assert "6 passed" in result.stdout  # three tests for each of the two models
