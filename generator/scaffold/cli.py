@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from . import __version__, copying
+from . import __version__, copying, updating, versions
 from .errors import ScaffoldError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -73,3 +74,33 @@ def add_model(
     with reported():
         folder = copying.add_model(project, name, copying.parse_data(data or []), vcs_ref)
     out.print(f"added model [bold]{name}[/bold] in {folder}")
+
+
+@app.command()
+def update(
+    project: ProjectOpt = Path("."),
+    vcs_ref: RefOpt = None,
+    only: Annotated[str | None, typer.Option(help="Update only 'project' or this model.")] = None,
+) -> None:
+    """Update the project, then every model, to the given or latest template version."""
+    with reported():
+        steps = updating.update(project, vcs_ref, only)
+        table = Table("part", "from", "to", "files changed", "conflicts", title="scaffold update")
+        for step in steps:
+            conflicts = ", ".join(step.conflicts) or "-"
+            table.add_row(step.target, step.before or "?", step.after or "?", str(len(step.changed)), conflicts)
+        out.print(table)
+        if error := updating.conflict_error(steps):
+            raise error
+    out.print("changes are staged: review them with `git diff --cached`, then commit")
+
+
+@app.command("list")
+def list_parts(project: ProjectOpt = Path(".")) -> None:
+    """Show the template version of the project and of each model, and whether a newer one exists."""
+    with reported():
+        rows = versions.report(project)
+    table = Table("part", "template version", "latest", "update available")
+    for row in rows:
+        table.add_row(row.target, row.current or "?", row.latest or "?", "yes" if row.update_available else "no")
+    out.print(table)

@@ -1,0 +1,161 @@
+"""`scaffold update` and `scaffold list` on real template histories (git tags v1.0.0, v1.1.0)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import DEFAULT_PACKAGE, commit_all, git
+from scaffold.cli import app
+from typer.testing import CliRunner
+
+PKG = f"src/{DEFAULT_PACKAGE}"
+MODELS = ("classifier", "churn", "fraud")
+CORE_MODEL = "core_template/src/{{package_name}}/models/{{model_name}}"
+CORE_RUNS = "src/{{package_name}}/core/runs.py"
+MODEL_DOCSTRING = '"""The network and its config schema."""'
+
+
+def scaffold(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def replace(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def project(tmp_path, template_repo):
+    """A project with the example model and two added ones, committed, then edited by its user."""
+    root = tmp_path / "project"
+    assert scaffold("new", root, "--template", template_repo).exit_code == 0
+    for model in MODELS[1:]:
+        result = scaffold("add-model", model, "--project", root)
+        assert result.exit_code == 0, result.output
+    git("init", "-q", cwd=root)
+    commit_all(root, "generated")
+    with (root / f"{PKG}/models/churn/model.py").open("a") as handle:
+        handle.write("\n\ndef user_helper() -> int:\n    return 42\n")
+    replace(root / f"{PKG}/models/fraud/config.yaml", "max_epochs: 30", "max_epochs: 55")
+    (root / f"{PKG}/core/features.py").write_text('"""Our own feature code."""\n')
+    (root / f"{PKG}/models/churn/NOTES.md").write_text("our notes\n")
+    (root / "data/samples/README.md").unlink()
+    commit_all(root, "user edits")
+    return root
+
+
+def release_v1_1_0(template_repo):
+    """Template changes: untouched files, a file users edit elsewhere, new files."""
+    replace(template_repo / CORE_MODEL / "inference.py", "calls these four by name", "calls these four by name, v1.1")
+    replace(template_repo / CORE_MODEL / "model.py", '"""The network and its config schema."""', '"""Network v1.1."""')
+    replace(
+        template_repo / "template/src/{{package_name}}/core/runs.py",
+        '"""Local run folders',
+        '"""v1.1: Local run folders',
+    )
+    (template_repo / "template/CHANGELOG.md").write_text("v1.1.0\n")
+    (template_repo / CORE_MODEL / "MODEL_CARD.md").write_text("# Model card\n")
+    commit_all(template_repo, "template v1.1.0")
+    git("tag", "v1.1.0", cwd=template_repo)
+
+
+def test_update_keeps_user_edits_and_brings_template_changes_everywhere(project, template_repo):
+    release_v1_1_0(template_repo)
+    head = git("rev-parse", "HEAD", cwd=project)
+    result = scaffold("update", "--project", project)
+    assert result.exit_code == 0, result.output
+    for part in ("project", *MODELS):
+        assert part in result.output
+    assert "v1.0.0" in result.output and "v1.1.0" in result.output
+
+    # every user edit is still there
+    assert "def user_helper" in (project / f"{PKG}/models/churn/model.py").read_text()
+    assert "max_epochs: 55" in (project / f"{PKG}/models/fraud/config.yaml").read_text()
+    assert (project / f"{PKG}/core/features.py").is_file()
+    assert (project / f"{PKG}/models/churn/NOTES.md").is_file()
+    assert not (project / "data/samples/README.md").exists()
+    # template changes arrived in the project and in every model
+    assert (project / f"{PKG}/core/runs.py").read_text().startswith('"""v1.1: Local run folders')
+    assert (project / "CHANGELOG.md").is_file()
+    for model in MODELS:
+        folder = project / PKG / "models" / model
+        assert "v1.1" in (folder / "inference.py").read_text()
+        assert (folder / "model.py").read_text().startswith('"""Network v1.1."""')
+        assert (folder / "MODEL_CARD.md").is_file()
+        assert yaml.safe_load((folder / ".copier-answers.model.yml").read_text())["_commit"] == "v1.1.0"
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v1.1.0"
+    # nothing is committed for the user: all changes are staged for review
+    assert git("rev-parse", "HEAD", cwd=project) == head
+    assert git("diff", "--cached", "--name-only", cwd=project)
+
+
+def test_overlapping_edit_is_reported_as_a_conflict(project, template_repo):
+    replace(
+        project / f"{PKG}/models/churn/model.py", '"""The network and its config schema."""', '"""Our churn net."""'
+    )
+    commit_all(project, "user edits the docstring")
+    release_v1_1_0(template_repo)
+    result = scaffold("update", "--project", project)
+    assert result.exit_code == 6
+    assert "conflict" in result.output and f"{PKG}/models/churn/model.py" in result.output
+    text = (project / f"{PKG}/models/churn/model.py").read_text()
+    assert "<<<<<<<" in text and "Our churn net" in text and "Network v1.1" in text
+    assert "v1.1" in (project / f"{PKG}/models/fraud/inference.py").read_text()  # the rest updated
+
+
+def test_update_only_one_model(project, template_repo):
+    release_v1_1_0(template_repo)
+    result = scaffold("update", "--project", project, "--only", "fraud")
+    assert result.exit_code == 0, result.output
+    assert "v1.1" in (project / f"{PKG}/models/fraud/inference.py").read_text()
+    assert "v1.1" not in (project / f"{PKG}/models/churn/inference.py").read_text()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v1.0.0"
+
+
+def unchanged(project) -> bool:
+    return git("status", "--porcelain", cwd=project) == ""
+
+
+@pytest.mark.parametrize(
+    ("prepare", "args", "code", "message"),
+    [
+        (lambda p: (p / "scratch.txt").write_text("wip"), [], 5, "commit or stash"),
+        (lambda p: None, ["--vcs-ref", "v9.9.9"], 4, "'v9.9.9' does not exist"),
+        (lambda p: None, ["--only", "nope"], 2, "--only nope"),
+    ],
+    ids=["dirty-tree", "unknown-version", "unknown-part"],
+)
+def test_update_refuses_bad_input_and_changes_nothing(project, template_repo, prepare, args, code, message):
+    release_v1_1_0(template_repo)
+    prepare(project)
+    before = git("status", "--porcelain", cwd=project)
+    result = scaffold("update", "--project", project, *args)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert git("status", "--porcelain", cwd=project) == before
+
+
+def test_update_refuses_a_downgrade(project, template_repo):
+    release_v1_1_0(template_repo)
+    assert scaffold("update", "--project", project).exit_code == 0
+    commit_all(project, "updated")
+    result = scaffold("update", "--project", project, "--vcs-ref", "v1.0.0")
+    assert result.exit_code == 4 and "owngrad" in result.output
+    assert unchanged(project)
+
+
+def test_update_refuses_a_project_outside_git(tmp_path, template_repo):
+    root = tmp_path / "loose"
+    assert scaffold("new", root, "--template", template_repo).exit_code == 0
+    result = scaffold("update", "--project", root)
+    assert result.exit_code == 5 and "git" in result.output
+
+
+def test_list_shows_versions_and_available_updates(project, template_repo):
+    before = scaffold("list", "--project", project)
+    assert before.exit_code == 0, before.output
+    assert before.output.count("v1.0.0") >= 4 and "yes" not in before.output
+    release_v1_1_0(template_repo)
+    after = scaffold("list", "--project", project)
+    assert after.output.count("yes") == 4 and "1.1.0" in after.output
