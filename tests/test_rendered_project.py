@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import tarfile
+import zipfile
 
 import pytest
 from conftest import render, rendered_env, run
@@ -39,3 +40,16 @@ def test_cli_trains_bundles_and_smoke_tests_a_model(tmp_path):
 
     listing = run(*cli, "models", cwd=project, env=env)
     assert "classifier" in listing.stdout and "2" in listing.stdout
+
+
+def test_rendered_project_builds_a_wheel_with_its_cli(tmp_path):
+    project = render(tmp_path / "project", project_name="churn-lab")
+    wheels = tmp_path / "wheels"
+    pip = (sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", wheels, project)
+    run(*pip, cwd=tmp_path, env=rendered_env())
+    wheel = next(wheels.glob("churn_lab-0.1.0-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = archive.read("churn_lab-0.1.0.dist-info/entry_points.txt").decode()
+    assert {"churn_lab/cli.py", "churn_lab/core/serving.py", "churn_lab/models/classifier/config.yaml"} <= names
+    assert "churn_lab = churn_lab.cli:app" in entry_points
