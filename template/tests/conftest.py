@@ -7,6 +7,7 @@ test file has to spell out the package name.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,19 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = next(p.parent.name for p in (ROOT / "src").glob("*/settings.py"))
-CORE_MODULES = (
-    "bundle",
-    "client",
-    "config",
-    "data",
-    "environment",
-    "payloads",
-    "registry",
-    "runs",
-    "serving",
-    "training",
-    "tracking",
-)
 SAMPLES = ROOT / "data" / "samples"
 
 
@@ -39,7 +27,8 @@ def import_project(module: str):
 @pytest.fixture(scope="session")
 def core() -> SimpleNamespace:
     """The core library's modules, by name: `core.config`, `core.data`, ..."""
-    return SimpleNamespace(**{name: import_project(f"core.{name}") for name in CORE_MODULES})
+    names = [info.name for info in pkgutil.iter_modules(import_project("core").__path__)]
+    return SimpleNamespace(**{name: import_project(f"core.{name}") for name in names})
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .core import bundle as bundles
-from .core import client, data, registry, runs, serving
+from .core import client, config, data, registry, runs, serving, staging
 from .core.errors import ProjectError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -57,10 +57,30 @@ def models(
 
 
 @app.command()
-def train(model: ModelArg, overrides: Overrides = None) -> None:
+def train(
+    model: ModelArg,
+    overrides: Overrides = None,
+    sagemaker_local: Annotated[
+        bool,
+        typer.Option(
+            "--sagemaker-local", help="Run as a SageMaker training job would: /opt/ml tree, SM_* environment."
+        ),
+    ] = False,
+    stage: Annotated[
+        Path | None, typer.Option("--stage", help="Only write the job's source_dir (entry point, package) here.")
+    ] = None,
+) -> None:
     """Train MODEL from its config.yaml plus overrides; the run lands in runs/MODEL/<run-id>/."""
     with user_errors():
-        result = registry.module(model, "train").main(list(overrides or []))
+        overrides = list(overrides or [])
+        if stage:
+            out.print(f"training job source_dir written to [bold]{staging.stage(model, stage)}[/bold]")
+            return
+        if sagemaker_local:
+            run_dir = _local_job(model, overrides)
+            out.print(f"job finished; its model and output are in [bold]{run_dir}[/bold]")
+            return
+        result = registry.module(model, "train").main(overrides)
     out.print(f"run saved to [bold]{result.paths.model_dir}[/bold]  {_format(result.metrics)}")
 
 
@@ -126,6 +146,13 @@ def _running_server(bundle_path: Path, host: str, port: int) -> Iterator[tuple[s
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def _local_job(model: str, overrides: list[str]) -> Path:
+    """Run MODEL's training entry point as a local stand-in for a SageMaker job."""
+    hyperparameters = dict(item.split("=", 1) for item in config.normalize_overrides(overrides))
+    cfg = config.load(registry.module(model, "model").Config, registry.folder(model) / "config.yaml", overrides)
+    return staging.run_local_job(model, Path(cfg.data.path), hyperparameters)
 
 
 def _bundle(model: str, run: str | None, out_path: Path | None) -> Path:

@@ -19,13 +19,11 @@ import os
 import tarfile
 from pathlib import Path, PurePosixPath
 
-from . import registry, runs
+from . import registry, runs, sources
 from .errors import ProjectError
 
 ARTIFACTS = (runs.WEIGHTS, runs.CONFIG)
 HANDLERS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-SKIPPED = ("__pycache__", ".pyc", ".copier-answers")
 # 1980-01-01: the oldest time every archive tool accepts; override with SOURCE_DATE_EPOCH.
 MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", 315532800))
 
@@ -53,13 +51,10 @@ def build(model: str, run_dir: Path, out: Path) -> Path:
 def members(model: str, run_dir: Path) -> dict[str, bytes]:
     """Every member of the bundle: archive name -> content."""
     files = {name: _read_artifact(run_dir, name) for name in ARTIFACTS}
-    model_dir = registry.folder(model)
     files["code/inference.py"] = entry_point(model).encode()
-    files["code/requirements.txt"] = (model_dir / "requirements.txt").read_bytes()
-    sources = [PACKAGE_DIR / "__init__.py", PACKAGE_DIR / "settings.py", PACKAGE_DIR / "models" / "__init__.py"]
-    sources += _tree(PACKAGE_DIR / "core") + _tree(model_dir)
-    for path in sources:
-        files[f"code/{registry.PACKAGE}/{path.relative_to(PACKAGE_DIR).as_posix()}"] = path.read_bytes()
+    files["code/requirements.txt"] = (registry.folder(model) / "requirements.txt").read_bytes()
+    for name, path in sources.package_files(model).items():
+        files[f"code/{name}"] = path.read_bytes()
     return files
 
 
@@ -104,10 +99,6 @@ def _read_artifact(run_dir: Path, name: str) -> bytes:
     if not path.is_file():
         raise BundleError(f"{run_dir}: missing {name}; is this a finished run?")
     return path.read_bytes()
-
-
-def _tree(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if p.is_file() and not any(s in p.as_posix() for s in SKIPPED)]
 
 
 def _add(tar: tarfile.TarFile, name: str, content: bytes) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from .errors import ProjectError
 
@@ -101,14 +101,13 @@ def split(data: TabularData, val_fraction: float, seed: int) -> tuple[TensorData
     )
 
 
-def loaders(data: TabularData, val_fraction: float, batch_size: int, seed: int) -> tuple[DataLoader, DataLoader]:
-    """Train (shuffled, seeded) and validation data loaders over a split of `data`."""
+def loaders(
+    data: TabularData, val_fraction: float, batch_size: int, seed: int, rank: int = 0, world_size: int = 1
+) -> tuple[DataLoader, DataLoader]:
+    """Train (shuffled and seeded; this rank's shard of it) and validation loaders over a split of `data`."""
     train, val = split(data, val_fraction, seed)
-    shuffle_rng = torch.Generator().manual_seed(seed)
-    return (
-        DataLoader(train, batch_size=batch_size, shuffle=True, generator=shuffle_rng),
-        DataLoader(val, batch_size=batch_size),
-    )
+    sampler = DistributedSampler(train, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+    return DataLoader(train, batch_size=batch_size, sampler=sampler), DataLoader(val, batch_size=batch_size)
 
 
 def sample_rows(source: Path, n: int, seed: int = 0, columns: list[str] | None = None) -> list[dict[str, str]]:

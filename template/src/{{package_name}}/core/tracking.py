@@ -3,6 +3,7 @@
 The backend is `settings.TRACKING` ("mlflow" or "none"). MLflow logs to `MLFLOW_TRACKING_URI`
 when set (a tracking server, Databricks, SageMaker managed MLflow), else to a local SQLite
 store (`settings.MLFLOW_DEFAULT_URI`); browse it with `mlflow ui --backend-store-uri <uri>`.
+Inside a SageMaker training job MLflow is used only when MLFLOW_TRACKING_URI is set.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from pathlib import Path
 
 from .. import settings
+from . import environment
 
 HISTORY = "history.jsonl"
 
@@ -20,10 +22,15 @@ HISTORY = "history.jsonl"
 class Tracker:
     """Record a run's parameters and per-epoch metrics."""
 
-    def __init__(self, experiment: str, run_name: str, output_dir: Path, backend: str | None = None):
+    def __init__(
+        self, experiment: str, run_name: str, output_dir: Path, backend: str | None = None, enabled: bool = True
+    ):
+        self.enabled = enabled
         self.history_path = Path(output_dir) / HISTORY
-        self.history_path.parent.mkdir(parents=True, exist_ok=True)
-        self._mlflow = _start_mlflow(experiment, run_name) if (backend or settings.TRACKING) == "mlflow" else None
+        if enabled:
+            self.history_path.parent.mkdir(parents=True, exist_ok=True)
+        use_mlflow = enabled and (backend or settings.TRACKING) == "mlflow" and _mlflow_reachable()
+        self._mlflow = _start_mlflow(experiment, run_name) if use_mlflow else None
 
     def log_params(self, params: dict) -> None:
         """Record the run's parameters (a nested config is flattened to dotted keys)."""
@@ -32,6 +39,8 @@ class Tracker:
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         """Record metrics for one step (an epoch)."""
+        if not self.enabled:
+            return
         with self.history_path.open("a") as handle:
             handle.write(json.dumps({"step": step, **metrics}) + "\n")
         if self._mlflow:
@@ -56,6 +65,11 @@ def read_history(output_dir: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def _mlflow_reachable() -> bool:
+    """In a SageMaker job only a configured tracking server is worth logging to."""
+    return "MLFLOW_TRACKING_URI" in os.environ or not environment.in_sagemaker_job()
 
 
 def _start_mlflow(experiment: str, run_name: str):

@@ -17,9 +17,10 @@ from pathlib import Path
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
 
-from . import config, runs
+from . import config, distributed, runs
 from .environment import RunPaths
 from .errors import ProjectError
 from .tracking import Tracker
@@ -63,25 +64,40 @@ def fit(
     run_config: config.RunConfig,
     paths: RunPaths,
     experiment: str,
-    metrics: Mapping[str, Metric] = {"accuracy": accuracy},
+    metrics: Mapping[str, Metric] | None = None,
 ) -> TrainingResult:
-    """Train `model`, evaluating after every epoch; save weights and metrics when done."""
-    trainer = run_config.trainer
+    """Train `model`, evaluating after every epoch; save weights and metrics when done.
+
+    Under torchrun every rank trains on its shard of the data through DistributedDataParallel;
+    only rank 0 tracks, checkpoints and saves.
+    """
+    trainer, metrics = run_config.trainer, metrics or {"accuracy": accuracy}
     seed_everything(trainer.seed)
+    main = distributed.is_main()
     optimizer = make_optimizer(model.parameters(), run_config.optimizer)
     first_epoch = restore_checkpoint(paths.checkpoint_dir, model, optimizer)
+    network = DistributedDataParallel(model) if distributed.world_size() > 1 else model
     scores: dict[str, float] = {}
-    with Tracker(experiment, paths.model_dir.name, paths.output_dir) as tracker, _progress(trainer.progress) as bar:
+    if main:
+        config.save(run_config, paths.model_dir / runs.CONFIG)
+    if distributed.world_size() > 1:
+        print(f"rank {distributed.rank()}/{distributed.world_size()}: {len(train_loader.sampler)} rows", flush=True)
+    tracker = Tracker(experiment, paths.model_dir.name, paths.output_dir, enabled=main)
+    with tracker, _progress(trainer.progress and main) as bar:
         tracker.log_params(config.to_dict(run_config))
         task = bar.add_task(experiment, total=trainer.max_epochs, completed=first_epoch, scores="")
         for epoch in range(first_epoch + 1, trainer.max_epochs + 1):
-            train_loss = train_epoch(model, loss_fn, train_loader, optimizer)
+            if isinstance(train_loader.sampler, DistributedSampler):
+                train_loader.sampler.set_epoch(epoch)
+            train_loss = distributed.mean(train_epoch(network, loss_fn, train_loader, optimizer))
             scores = {"train_loss": train_loss, **evaluate(model, loss_fn, val_loader, metrics)}
             tracker.log_metrics(scores, step=epoch)
             bar.update(task, advance=1, scores=_format(scores))
-            if trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0:
+            if main and trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0:
                 save_checkpoint(paths.checkpoint_dir, model, optimizer, epoch)
-    save_results(model, scores, paths)
+    if main:
+        save_results(model, scores, paths)
+    distributed.barrier()
     return TrainingResult(paths, scores)
 
 
@@ -133,7 +149,7 @@ def restore_checkpoint(folder: Path, model: nn.Module, optimizer) -> int:
 
 
 def save_results(model: nn.Module, scores: dict[str, float], paths: RunPaths) -> None:
-    """Write the trained weights and the final validation metrics."""
+    """Write the trained weights and the final validation metrics (the config is saved at the start)."""
     paths.model_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), paths.model_dir / runs.WEIGHTS)
     paths.output_dir.mkdir(parents=True, exist_ok=True)

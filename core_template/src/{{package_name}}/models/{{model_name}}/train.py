@@ -2,6 +2,7 @@
 
     <package> train <model> [key=value ...]            # from the project CLI
     python -m <package>.models.<model>.train [key=value ...]
+    torchrun --nproc_per_node=2 -m <package>.models.<model>.train [key=value ...]
 
 In a SageMaker job the data comes from the `train` channel, hyperparameters become config
 overrides, and the model is saved to SM_MODEL_DIR; locally a run folder under runs/ is used.
@@ -14,10 +15,10 @@ from pathlib import Path
 
 from torch import nn
 
-from ...core import config, data, environment, runs, training
+from ...core import config, data, distributed, environment, training
 from . import model
 
-NAME = __name__.split(".")[-2]
+NAME = __package__.rsplit(".", 1)[-1]
 CONFIG_FILE = Path(__file__).with_name("config.yaml")
 
 
@@ -25,17 +26,19 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     """Train with `config.yaml`, the job's hyperparameters and `argv` overrides."""
     overrides = environment.hyperparameter_overrides() + list(sys.argv[1:] if argv is None else argv)
     cfg = config.load(model.Config, CONFIG_FILE, overrides)
-    source = environment.data_source("train", cfg.data.path)
-    dataset = data.load_tabular(source, cfg.data.target, cfg.data.features, cfg.data.classes)
+    cfg.data.path = str(environment.data_source("train", cfg.data.path))
+    dataset = data.load_tabular(Path(cfg.data.path), cfg.data.target, cfg.data.features, cfg.data.classes)
     cfg.data.features, cfg.data.classes = dataset.feature_names, dataset.classes
-
-    paths = environment.run_paths(NAME)
-    config.save(cfg, paths.model_dir / runs.CONFIG)
-    train_loader, val_loader = data.loaders(dataset, cfg.data.val_fraction, cfg.data.batch_size, cfg.trainer.seed)
-    training.seed_everything(cfg.trainer.seed)
-    network = model.build(cfg)
-    network.fit_standardization(train_loader.dataset.tensors[0])
-    return training.fit(network, nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
+    with distributed.process_group():
+        paths = distributed.from_main(lambda: environment.run_paths(NAME))
+        shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
+        train_loader, val_loader = data.loaders(
+            dataset, cfg.data.val_fraction, cfg.data.batch_size, cfg.trainer.seed, **shard
+        )
+        training.seed_everything(cfg.trainer.seed)
+        network = model.build(cfg)
+        network.fit_standardization(train_loader.dataset.tensors[0])
+        return training.fit(network, nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
 
 
 if __name__ == "__main__":

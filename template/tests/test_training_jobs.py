@@ -1,0 +1,96 @@
+"""One train.py for a laptop, torchrun and SageMaker training jobs."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.fixture(scope="module")
+def model(core):
+    return core.registry.names()[0]
+
+
+def finished_runs(folder: Path, model: str) -> list[Path]:
+    return sorted(p.parent for p in (folder / "runs" / model).glob("*/model.pt"))
+
+
+def test_staged_source_dir_holds_entry_point_package_and_requirements(core, model, package, tmp_path):
+    staged = core.staging.stage(model, tmp_path / "source")
+    names = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
+    assert {
+        "train.py",
+        "requirements.txt",
+        f"{package}/core/training.py",
+        f"{package}/models/{model}/train.py",
+    } <= names
+    assert not [n for n in names if "__pycache__" in n or n.endswith("cli.py")]
+    others = set(core.registry.names()) - {model}
+    assert not [n for n in names if any(f"/models/{other}/" in n for other in others)]
+    requirements = (staged / "requirements.txt").read_text().splitlines()
+    assert "omegaconf>=2.4,<3" in requirements and not [r for r in requirements if r.startswith("torch")]
+
+
+def test_staging_refuses_a_folder_with_files(core, model, tmp_path):
+    (tmp_path / "mine.txt").write_text("keep me")
+    with pytest.raises(core.staging.JobError, match="not empty"):
+        core.staging.stage(model, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+def test_staged_entry_point_runs_as_a_training_job(core, model, workdir):
+    """`python train.py --<hp> <value>` with the SM_* environment, as SageMaker's toolkit runs it."""
+    staged = core.staging.stage(model, workdir / "job" / "code")
+    channel = workdir / "job" / "input" / "data" / "train"
+    shutil.copytree(workdir / "data" / "samples", channel)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env |= {
+        "SM_MODEL_DIR": str(workdir / "job" / "model"),
+        "SM_OUTPUT_DATA_DIR": str(workdir / "job" / "output"),
+        "SM_CHANNEL_TRAIN": str(channel),
+        "SM_HPS": json.dumps({"trainer.max_epochs": 2}),
+    }
+    command = [sys.executable, "train.py", "--trainer.progress", "false"]
+    subprocess.run(command, cwd=staged, env=env, check=True)
+    saved = (workdir / "job" / "model" / "config.yaml").read_text()
+    assert "max_epochs: 2" in saved and str(channel) in saved
+    assert (workdir / "job" / "model" / "model.pt").is_file()
+    assert json.loads((workdir / "job" / "output" / "metrics.json").read_text())["val_accuracy"] >= 0
+    assert not (workdir / "runs").exists()  # a job writes only where SageMaker says
+
+
+def test_local_sagemaker_job_becomes_a_local_run(core, model, workdir):
+    run_dir = core.staging.run_local_job(model, workdir / "data" / "samples", {"trainer.max_epochs": "3"})
+    assert [workdir / run_dir] == finished_runs(workdir, model)
+    saved = (run_dir / "config.yaml").read_text()
+    assert "max_epochs: 3" in saved and "/opt/ml/input/data/train" in saved
+    assert {"model.pt", "metrics.json", "history.jsonl"} <= {p.name for p in run_dir.iterdir()}
+
+
+def test_failed_local_job_is_a_clear_error(core, model, workdir):
+    with pytest.raises(core.staging.JobError, match="failed with exit code"):
+        core.staging.run_local_job(model, workdir / "data" / "samples", {"trainer.max_epochs": "many"})
+
+
+def test_torchrun_trains_on_two_processes_and_only_rank_0_saves(model, package, workdir):
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m"]
+    command += [f"{package}.models.{model}.train", "trainer.max_epochs=3", "trainer.checkpoint_every=1"]
+    result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rank 0/2" in result.stdout and "rank 1/2" in result.stdout
+    [run_dir] = finished_runs(workdir, model)  # one run, written once
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "checkpoints",
+        "config.yaml",
+        "history.jsonl",
+        "metrics.json",
+        "model.pt",
+    ]
+    assert len((run_dir / "history.jsonl").read_text().splitlines()) == 3  # rank 0 alone logged
