@@ -51,3 +51,23 @@ def test_a_run_without_weights_cannot_be_bundled(core, model, tmp_path):
     with pytest.raises(core.bundle.BundleError, match=r"missing model\.pt"):
         core.bundle.build(model, tmp_path, tmp_path / "model.tar.gz")
     assert not (tmp_path / "model.tar.gz").exists()
+
+
+def test_uncompressed_bundle_is_the_same_layout_as_a_folder(core, model, trained_run, tmp_path):
+    archive = core.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
+    folder = core.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
+    with tarfile.open(archive) as tar:
+        assert sorted(tar.getnames()) == sorted(
+            p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+        )
+        assert tar.extractfile("model.pt").read() == (folder / "model.pt").read_bytes()
+
+
+def test_bundle_never_overwrites_what_is_not_a_bundle(core, model, trained_run, tmp_path):
+    mine = tmp_path / "notes.txt"
+    mine.write_text("mine")
+    with pytest.raises(core.bundle.BundleError, match="not a bundle"):
+        core.bundle.build(model, trained_run(model), mine)
+    assert mine.read_text() == "mine"
+    with pytest.raises(core.bundle.BundleError, match="compression must be"):
+        core.bundle.build(model, trained_run(model), tmp_path / "x.tar.zst", compression="zstd")

@@ -89,10 +89,13 @@ def bundle(
     model: ModelArg,
     run: RunOpt = None,
     out_path: Annotated[Path | None, typer.Option("--out", help="Where to write (default: in the run folder).")] = None,
+    compression: Annotated[
+        str, typer.Option(help="gzip: model.tar.gz; none: the same layout as a folder, for an S3 prefix.")
+    ] = "gzip",
 ) -> None:
-    """Package a run of MODEL as model.tar.gz for SageMaker's PyTorch serving containers."""
+    """Package a run of MODEL for SageMaker's PyTorch serving containers."""
     with user_errors():
-        path = _bundle(model, run, out_path)
+        path = _bundle(model, run, out_path, compression)
     out.print(f"bundle written to [bold]{path}[/bold]")
 
 
@@ -155,9 +158,10 @@ def _local_job(model: str, overrides: list[str]) -> Path:
     return staging.run_local_job(model, Path(cfg.data.path), hyperparameters)
 
 
-def _bundle(model: str, run: str | None, out_path: Path | None) -> Path:
+def _bundle(model: str, run: str | None, out_path: Path | None, compression: str = "gzip") -> Path:
     run_dir = runs.find_run(model, run)
-    return bundles.build(model, run_dir, out_path or run_dir / "model.tar.gz")
+    default = run_dir / ("model" if compression == "none" else "model.tar.gz")
+    return bundles.build(model, run_dir, out_path or default, compression, progress=True)
 
 
 def _sample_rows(run_dir: Path, n: int = 5) -> list[dict]:

@@ -8,22 +8,32 @@
 The container unpacks the archive into /opt/ml/model and puts `code/` on `sys.path`, so the
 model's code imports exactly as it does in this project. Archives are reproducible: the same
 inputs give the same bytes (sorted members, fixed times, owners and modes, no gzip timestamp).
+Compression is gzip-compatible and multi-threaded (python-isal), so large weights bundle fast.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
+import shutil
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from isal import igzip_threaded
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from . import registry, runs, sources
 from .errors import ProjectError
 
 ARTIFACTS = (runs.WEIGHTS, runs.CONFIG)
 HANDLERS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
+COMPRESSIONS = ("gzip", "none")
+COMPRESS_LEVEL = 1  # isal levels 0-3; on float32 weights 1 is as small as gzip -6 (benchmarks/bundle_speed.py)
+CHUNK = 1 << 20
 # 1980-01-01: the oldest time every archive tool accepts; override with SOURCE_DATE_EPOCH.
 MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", 315532800))
 
@@ -32,29 +42,32 @@ class BundleError(ProjectError):
     """A bundle that cannot be built or does not have the container's layout."""
 
 
-def build(model: str, run_dir: Path, out: Path) -> Path:
-    """Write the bundle of `model`'s run in `run_dir` to `out`; returns `out`."""
+def build(model: str, run_dir: Path, out: Path, compression: str = "gzip", progress: bool = False) -> Path:
+    """Write the bundle of `model`'s run in `run_dir` to `out`; returns `out`.
+
+    `compression="gzip"` writes model.tar.gz with multi-threaded gzip; `"none"` writes the same
+    layout as a folder, for an uncompressed S3 prefix (`ModelDataSource`, `CompressionType: None`).
+    """
+    if compression not in COMPRESSIONS:
+        raise BundleError(f"compression must be one of {', '.join(COMPRESSIONS)}, not '{compression}'")
     files = members(model, run_dir)
+    _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with (
-        partial.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for name in sorted(files):
-            _add(tar, name, files[name])
+    with _progress(files, enabled=progress) as advance:
+        (_write_folder if compression == "none" else _write_archive)(files, partial, advance)
+    if out.is_dir():
+        shutil.rmtree(out)
     partial.replace(out)
     return out
 
 
-def members(model: str, run_dir: Path) -> dict[str, bytes]:
-    """Every member of the bundle: archive name -> content."""
-    files = {name: _read_artifact(run_dir, name) for name in ARTIFACTS}
+def members(model: str, run_dir: Path) -> dict[str, bytes | Path]:
+    """Every member of the bundle: archive name -> content, or the file holding it."""
+    files: dict[str, bytes | Path] = {name: _artifact(run_dir, name) for name in ARTIFACTS}
     files["code/inference.py"] = entry_point(model).encode()
-    files["code/requirements.txt"] = (registry.folder(model) / "requirements.txt").read_bytes()
-    for name, path in sources.package_files(model).items():
-        files[f"code/{name}"] = path.read_bytes()
+    files["code/requirements.txt"] = registry.folder(model) / "requirements.txt"
+    files.update({f"code/{name}": path for name, path in sources.package_files(model).items()})
     return files
 
 
@@ -94,16 +107,75 @@ def check_layout(bundle: Path) -> list[str]:
     return names
 
 
-def _read_artifact(run_dir: Path, name: str) -> bytes:
+def _artifact(run_dir: Path, name: str) -> Path:
     path = run_dir / name
     if not path.is_file():
         raise BundleError(f"{run_dir}: missing {name}; is this a finished run?")
-    return path.read_bytes()
+    return path
 
 
-def _add(tar: tarfile.TarFile, name: str, content: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = len(content), MTIME, 0o644
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    tar.addfile(info, io.BytesIO(content))
+def _check_replaceable(out: Path) -> None:
+    """Refuse to overwrite anything at `out` but an earlier bundle."""
+    if not out.exists():
+        return
+    earlier = (out / "code" / "inference.py").is_file() if out.is_dir() else _is_bundle(out)
+    if not earlier:
+        raise BundleError(f"{out} exists and is not a bundle: choose another --out")
+
+
+def _is_bundle(path: Path) -> bool:
+    try:
+        check_layout(path)
+    except BundleError:
+        return False
+    return True
+
+
+def _write_archive(files: dict[str, bytes | Path], path: Path, advance) -> None:
+    threads = max(1, min(4, os.cpu_count() or 1))
+    with (
+        igzip_threaded.open(path, "wb", compresslevel=COMPRESS_LEVEL, threads=threads) as gz,
+        tarfile.open(fileobj=gz, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name in sorted(files):
+            content = files[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(content) if isinstance(content, bytes) else content.stat().st_size
+            info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = MTIME, 0o644, 0, 0, "", ""
+            with _open(content) as source:
+                tar.addfile(info, _Counting(source, advance))
+
+
+def _write_folder(files: dict[str, bytes | Path], folder: Path, advance) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
+    for name in sorted(files):
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _open(files[name]) as source, target.open("wb") as sink:
+            shutil.copyfileobj(_Counting(source, advance), sink, CHUNK)
+
+
+def _open(content: bytes | Path) -> BinaryIO:
+    return io.BytesIO(content) if isinstance(content, bytes) else content.open("rb")
+
+
+class _Counting:
+    """A readable file that reports how many bytes were read."""
+
+    def __init__(self, source: BinaryIO, advance):
+        self.source, self.advance = source, advance
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size)
+        self.advance(len(chunk))
+        return chunk
+
+
+@contextmanager
+def _progress(files: dict[str, bytes | Path], enabled: bool) -> Iterator:
+    total = sum(len(c) if isinstance(c, bytes) else c.stat().st_size for c in files.values())
+    columns = (TextColumn("bundling"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, disable=not enabled) as bar:
+        task = bar.add_task("bundle", total=total)
+        yield lambda n: bar.advance(task, n)
