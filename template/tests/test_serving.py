@@ -1,12 +1,16 @@
 """The local endpoint: the SageMaker container's HTTP contract, served from an unpacked bundle."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 # An entry point wrapping the model's own handlers, with a handler that fails on request.
 FLAKY_ENTRY_POINT = """
-from {package}.models.{model}.inference import input_fn, model_fn, output_fn
+import json
+
+from {package}.models.{model}.inference import input_fn, model_fn
+from {package}.models.{model}.inference import output_fn as _output_fn
 from {package}.models.{model}.inference import predict_fn as _predict_fn
 
 
@@ -14,6 +18,12 @@ def predict_fn(rows, model):
     if rows == [["6", "6", "6", "6"]]:
         raise RuntimeError("the model's code failed")
     return _predict_fn(rows, model)
+
+
+def output_fn(prediction, accept, context):
+    if context.custom_attributes:
+        prediction = dict(prediction, attributes=context.custom_attributes)
+    return _output_fn(prediction, accept)
 """
 
 
@@ -115,3 +125,30 @@ def test_ping_is_unavailable_until_the_model_is_loaded(core, start_server):
     (model_dir / "go").touch()
     core.client.wait_until_ready(url)
     assert core.client.invoke(url, "5.1,3.5,1.4,0.2", "text/csv").status == 200
+
+
+def test_custom_attributes_reach_the_handlers(core, endpoint):
+    headers = {"X-Amzn-SageMaker-Custom-Attributes": "trace=abc,tenant=7"}
+    answer = core.client.invoke(endpoint, "5.1,3.5,1.4,0.2", "text/csv", headers=headers)
+    assert answer.status == 200 and answer.json()["attributes"] == "trace=abc,tenant=7"
+    too_long = {"X-Amzn-SageMaker-Custom-Attributes": "x" * 1025}
+    assert core.client.invoke(endpoint, "5.1,3.5,1.4,0.2", "text/csv", headers=too_long).status == 400
+
+
+def test_any_accept_gets_json(core, endpoint):
+    answer = core.client.invoke(endpoint, "5.1,3.5,1.4,0.2", "text/csv", accept="*/*")
+    assert answer.status == 200 and answer.content_type.startswith("application/json")
+
+
+def test_endpoint_answers_2000_requests_from_16_clients(core, endpoint):
+    rows = {"setosa": [5.1, 3.5, 1.4, 0.2], "virginica": [6.7, 3.0, 5.2, 2.3], "versicolor": [6.4, 3.2, 4.5, 1.5]}
+    cases = [list(rows.items())[i % 3] for i in range(2000)]
+
+    def ask(case):
+        label, row = case
+        answer = core.client.invoke(endpoint, json.dumps([row]))
+        return answer.status == 200 and answer.json()["predictions"][0]["label"] == label
+
+    with ThreadPoolExecutor(max_workers=16) as clients:
+        results = list(clients.map(ask, cases, timeout=300))
+    assert results.count(True) == 2000

@@ -7,7 +7,8 @@ does: `MODEL_DIR/code` goes first on `sys.path`, the entry point (`SAGEMAKER_PRO
 the bundle's copy of the code is what runs, not this project's source tree.
 
     GET  /ping         200 once the model is loaded, 503 before
-    POST /invocations  Content-Type and Accept honoured; errors are JSON {"error": ...}
+    POST /invocations  Content-Type and Accept honoured; errors are JSON {"error": ...};
+                       X-Amzn-SageMaker-Custom-Attributes reaches handlers through `context`
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from starlette.routing import Route
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time endpoints reject larger payloads
 TEXT_TYPES = ("application/json", "text/csv", "text/plain")  # handed to input_fn as str
 DEFAULT_PORT = 8080
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+MAX_CUSTOM_ATTRIBUTES = 1024
 log = logging.getLogger("endpoint")
 
 
@@ -50,24 +53,46 @@ class Endpoint:
         """Import the entry point and call its `model_fn`, as the container does at start-up."""
         try:
             self.module = import_entry_point(self.model_dir, self.program)
-            self.model = _call(self.module.model_fn, str(self.model_dir))
+            self.model = _call(self.module.model_fn, RequestContext(self.model_dir, {}), str(self.model_dir))
             self.ready = True
         except BaseException as error:  # reported through /ping and the exit code
             log.exception("loading the model failed")
             self.error = error
 
-    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+    def invoke(self, body: bytes, content_type: str, accept: str, headers: dict[str, str]) -> tuple[bytes, str]:
         """Answer one request with the bundle's handlers."""
+        context = RequestContext(self.model_dir, headers)
         data = body.decode("utf-8") if _media(content_type) in TEXT_TYPES else body
         transform = getattr(self.module, "transform_fn", None)
         if transform:
-            result = _call(transform, self.model, data, content_type, accept)
+            result = _call(transform, context, self.model, data, content_type, accept)
         else:
-            parsed = _call(self.module.input_fn, data, content_type)
-            prediction = _call(self.module.predict_fn, parsed, self.model)
-            result = _call(self.module.output_fn, prediction, accept)
+            parsed = _call(self.module.input_fn, context, data, content_type)
+            prediction = _call(self.module.predict_fn, context, parsed, self.model)
+            result = _call(self.module.output_fn, context, prediction, accept)
         body_out, type_out = result if isinstance(result, tuple) else (result, accept)
         return (body_out.encode() if isinstance(body_out, str) else bytes(body_out)), type_out
+
+
+class RequestContext:
+    """What the serving toolkit's context offers a handler that takes a trailing `context`."""
+
+    def __init__(self, model_dir: Path, headers: dict[str, str]):
+        self.system_properties = {"model_dir": str(model_dir)}
+        self.request_processor = [_RequestProperties(headers)]
+
+    @property
+    def custom_attributes(self) -> str | None:
+        """The request's X-Amzn-SageMaker-Custom-Attributes header."""
+        return self.request_processor[0].get_request_properties().get(CUSTOM_ATTRIBUTES.lower())
+
+
+class _RequestProperties:
+    def __init__(self, headers: dict[str, str]):
+        self.headers = headers
+
+    def get_request_properties(self) -> dict[str, str]:
+        return self.headers
 
 
 def import_entry_point(model_dir: Path, program: str) -> ModuleType:
@@ -94,10 +119,15 @@ def create_app(endpoint: Endpoint) -> Starlette:
         body = await _read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return _error(413, f"payload larger than {MAX_BODY_BYTES} bytes")
+        if len(request.headers.get(CUSTOM_ATTRIBUTES, "")) > MAX_CUSTOM_ATTRIBUTES:
+            return _error(400, f"{CUSTOM_ATTRIBUTES} is longer than {MAX_CUSTOM_ATTRIBUTES} characters")
         content_type = request.headers.get("content-type", "application/json")
-        accept = request.headers.get("accept", "application/json")
+        accept = request.headers.get("accept", "*/*")
+        if accept.strip() in ("", "*/*"):
+            accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "application/json")
+        headers = dict(request.headers)
         try:
-            answer, answer_type = await run_in_threadpool(endpoint.invoke, body, content_type, accept)
+            answer, answer_type = await run_in_threadpool(endpoint.invoke, body, content_type, accept, headers)
         except Exception as error:  # every handler error becomes an HTTP answer
             return _handler_error(error)
         return Response(answer, media_type=answer_type)
@@ -152,10 +182,10 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks) if size <= limit else None
 
 
-def _call(handler, *args):
-    """Call a handler, adding the trailing `context` argument when it takes one."""
+def _call(handler, context: RequestContext, *args):
+    """Call a handler, adding the trailing `context` argument when it takes one (as the toolkit does)."""
     params = inspect.signature(handler).parameters
-    return handler(*args, None) if len(params) == len(args) + 1 else handler(*args)
+    return handler(*args, context) if len(params) == len(args) + 1 else handler(*args)
 
 
 def _media(header: str) -> str:
