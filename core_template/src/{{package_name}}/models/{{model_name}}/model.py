@@ -51,10 +51,9 @@ class TabularClassifier(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.layers((features - self.mean) / self.std)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def predict(self, rows: list) -> list[dict]:
-        """Label and class probabilities for each row (a list or a {feature: value} dict)."""
-        self.eval()
+        """Label and class probabilities for each row (a list or a {feature: value} dict); call in eval mode."""
         features = torch.tensor(payloads.feature_matrix(rows, self.feature_names))
         probabilities = self(features).softmax(dim=1)
         return [
