@@ -39,6 +39,8 @@ def test_train_then_bundle_the_latest_run(core, cli, workdir):
         (["bundle", "{model}", "--run", "nope"], "no finished run 'nope'"),
         (["serve"], "give either a MODEL or --bundle"),
         (["serve", "--bundle", "missing.tar.gz"], "not a readable tar archive"),
+        (["train", "{model}", "--stage", "data"], "is not empty"),
+        (["train", "{model}", "--sagemaker-local", "trainer.speed=1"], "speed"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
@@ -47,3 +49,15 @@ def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_stage_and_local_sagemaker_job_from_the_cli(core, cli, workdir):
+    model = core.registry.names()[0]
+    staged = cli("train", model, "--stage", workdir / "source")
+    assert staged.exit_code == 0, staged.output
+    assert (workdir / "source" / "train.py").is_file()
+    job = cli("train", model, "--sagemaker-local", "trainer.max_epochs=2", "trainer.progress=false")
+    assert job.exit_code == 0, job.output
+    bundled = cli("bundle", model, "--compression", "none")
+    assert bundled.exit_code == 0, bundled.output
+    assert (core.runs.find_run(model) / "model" / "code" / "inference.py").is_file()
