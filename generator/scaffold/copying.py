@@ -9,7 +9,7 @@ import copier
 from copier.errors import CopierError
 
 from . import answers, template
-from .errors import DestinationError, InvalidInputError, TemplateError
+from .errors import DestinationError, InvalidInputError, from_copier
 from .names import check_model_name
 
 
@@ -66,11 +66,7 @@ def _render(
     except (ValueError, CopierError) as error:
         for path in cleanup:
             shutil.rmtree(path, ignore_errors=True)
-        if str(error).startswith("Unknown revision"):
-            raise TemplateError(f"template version '{vcs_ref}' does not exist in {source}") from error
-        if isinstance(error, ValueError):  # copier's answer validation
-            raise InvalidInputError(str(error)) from error
-        raise TemplateError(f"copier: {error}") from error
+        raise from_copier(error, vcs_ref) from error
 
 
 def resolve_source(given: str | None) -> str:

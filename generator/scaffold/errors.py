@@ -35,3 +35,13 @@ class ConflictError(ScaffoldError):
     """An update that left conflicts for the user to resolve."""
 
     exit_code = 6
+
+
+def from_copier(error: Exception, vcs_ref: str | None) -> ScaffoldError:
+    """A copier failure (it raises ValueError or CopierError) as the error that says what went wrong."""
+    message = str(error)
+    if message.startswith("Unknown revision"):
+        return TemplateError(f"template version '{vcs_ref}' does not exist")
+    if message.startswith("Validation error"):
+        return InvalidInputError(message)
+    return TemplateError(f"copier: {message}")

@@ -16,7 +16,7 @@ import copier
 from copier.errors import CopierError
 
 from . import answers, mirror, repo
-from .errors import ConflictError, InvalidInputError, TemplateError
+from .errors import ConflictError, InvalidInputError, from_copier
 
 
 @dataclass
@@ -82,10 +82,8 @@ def _run(root: Path, step: Step, vcs_ref: str | None) -> None:
             conflict="inline",
         )
     except (CopierError, ValueError) as error:
-        message = str(error)
-        if message.startswith("Unknown revision"):
-            message = f"template version '{vcs_ref}' does not exist"
-        raise TemplateError(f"{step.target}: {message}") from error
+        problem = from_copier(error, vcs_ref)
+        raise type(problem)(f"{step.target}: {problem}") from error
     step.after = answers.read(root / step.answers_file).version
     step.changed = repo.changed_files(root)
     step.conflicts = sorted(set(repo.conflicted_files(root)) | set(_files_with_markers(root, step.changed)))
