@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .core import bundle as bundles
@@ -36,7 +37,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ProjectError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -102,7 +103,9 @@ def bundle(
 @app.command()
 def serve(
     model: Annotated[str | None, typer.Argument(help="Model whose run to serve.", show_default=False)] = None,
-    bundle_path: Annotated[Path | None, typer.Option("--bundle", help="Serve this model.tar.gz instead.")] = None,
+    bundle_path: Annotated[
+        Path | None, typer.Option("--bundle", help="Serve this model.tar.gz (or bundle folder) instead.")
+    ] = None,
     run: RunOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", envvar="SAGEMAKER_BIND_TO_PORT")] = 8080,
@@ -136,9 +139,10 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
 
 @contextmanager
 def _running_server(bundle_path: Path, host: str, port: int) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Unpack `bundle_path` into a temporary folder and serve it while the block runs."""
+    """Serve a bundle (a model.tar.gz, unpacked into a temporary folder, or a bundle folder) while the block runs."""
     with tempfile.TemporaryDirectory(prefix="bundle-") as folder:
-        process = serving.spawn(bundles.unpack(bundle_path, Path(folder)), host, port)
+        model_dir = bundle_path if bundle_path.is_dir() else bundles.unpack(bundle_path, Path(folder))
+        process = serving.spawn(model_dir, host, port)
         url = f"http://{host}:{port}"
         try:
             try:
