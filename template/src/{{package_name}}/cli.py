@@ -1,4 +1,4 @@
-"""The project CLI: train, bundle, serve and smoke-test the models of this project."""
+"""The project CLI: train, bundle, serve, smoke-test and deploy the models of this project."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
+from . import settings
+from .core import aws, changes, client, config, data, registry, remote, runs, serving, staging
 from .core import bundle as bundles
-from .core import client, config, data, registry, runs, serving, staging
+from .core import deploy as deploying
 from .core.errors import ProjectError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -26,6 +29,9 @@ err = Console(stderr=True, soft_wrap=True)
 
 ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
 RunOpt = Annotated[str | None, typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]
+EndpointUrlOpt = Annotated[
+    str | None, typer.Option("--endpoint-url", help="AWS endpoint (e.g. a local emulator); default: AWS itself.")
+]
 Overrides = Annotated[
     list[str] | None, typer.Argument(help="Config overrides, e.g. trainer.max_epochs=5 optimizer.lr=0.001.")
 ]
@@ -44,8 +50,15 @@ def user_errors() -> Iterator[None]:
 @app.command()
 def models(
     plain: Annotated[bool, typer.Option("--plain", help="Print only the names, one per line.")] = False,
+    changed_since: Annotated[
+        str | None, typer.Option(help="Print, as a JSON list, the models a git change since this revision touches.")
+    ] = None,
 ) -> None:
     """List the models, each with its latest run and that run's validation metrics."""
+    if changed_since:
+        with user_errors():
+            print(json.dumps(changes.changed_models(changed_since)))
+        return
     if plain:
         print("\n".join(registry.names()))
         return
@@ -70,10 +83,16 @@ def train(
     stage: Annotated[
         Path | None, typer.Option("--stage", help="Only write the job's source_dir (entry point, package) here.")
     ] = None,
+    remote: Annotated[bool, typer.Option("--remote", help="Launch a SageMaker training job.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="With --remote: wait, then fetch the model as a run.")] = False,
+    endpoint_url: EndpointUrlOpt = None,
 ) -> None:
     """Train MODEL from its config.yaml plus overrides; the run lands in runs/MODEL/<run-id>/."""
     with user_errors():
         overrides = list(overrides or [])
+        if remote:
+            _remote_training(model, overrides, wait, endpoint_url)
+            return
         if stage:
             out.print(f"training job source_dir written to [bold]{staging.stage(model, stage)}[/bold]")
             return
@@ -137,6 +156,71 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
         _print_predictions(rows, answer.json()["predictions"])
 
 
+@app.command()
+def deploy(
+    model: ModelArg,
+    run: RunOpt = None,
+    stage: Annotated[str, typer.Option(help=f"Stage to deploy to ({', '.join(settings.STAGES)}).")] = settings.STAGES[
+        0
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the parameters and change set only.")] = False,
+    endpoint_url: EndpointUrlOpt = None,
+) -> None:
+    """Bundle a run of MODEL if needed, upload it, and create or update its endpoint stack."""
+    with user_errors():
+        if stage not in settings.STAGES:
+            raise ProjectError(f"unknown stage '{stage}' (stages: {', '.join(settings.STAGES)})")
+        run_dir = runs.find_run(model, run)
+        bundle_path = run_dir / "model.tar.gz"
+        if not bundle_path.is_file():
+            bundles.build(model, run_dir, bundle_path)
+        serving_settings = _model_config(model, []).deploy
+        with _byte_progress("uploading", bundle_path.stat().st_size) as progress:
+            done = deploying.deploy(model, bundle_path, stage, serving_settings, endpoint_url, dry_run, progress)
+    _print_deployment(done)
+
+
+@app.command()
+def invoke(
+    model: ModelArg,
+    data_file: Annotated[Path, typer.Option("--data", help="Request body (JSON or CSV file).", exists=True)],
+    stage: Annotated[str, typer.Option(help="Stage whose endpoint to call.")] = settings.STAGES[0],
+    content_type: Annotated[str | None, typer.Option(help="Default: from the file's extension.")] = None,
+    endpoint_url: EndpointUrlOpt = None,
+) -> None:
+    """Call MODEL's deployed endpoint with a request body from a file."""
+    with user_errors():
+        registry.folder(model)
+        kind = content_type or ("text/csv" if data_file.suffix == ".csv" else "application/json")
+        endpoint = aws.load(endpoint_url).endpoint_name(model, stage)
+        body, _ = remote.invoke(endpoint, data_file.read_bytes(), kind, "application/json", endpoint_url)
+    print(body.decode(errors="replace"))
+
+
+def _print_deployment(done) -> None:
+    out.print(f"bundle {done.bundle_uri} ({'uploaded' if done.uploaded else 'already uploaded'})")
+    table = Table("parameter", "value", title=f"stack {done.stack}")
+    for key, value in done.parameters.items():
+        table.add_row(key, value)
+    out.print(table)
+    if done.changes:
+        changes = Table("action", "resource", "type", title="change set")
+        for change in done.changes:
+            changes.add_row(*change)
+        out.print(changes)
+    verdicts = {"DRY-RUN": "dry run: nothing executed", "NONE": "no changes", "CREATE": "created", "UPDATE": "updated"}
+    out.print(f"stack {done.stack}: {verdicts[done.action]}")
+    for key, value in done.outputs.items():
+        out.print(f"  {key} = {value}")
+
+
+@contextmanager
+def _byte_progress(label: str, total: int) -> Iterator:
+    with Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
 @contextmanager
 def _running_server(bundle_path: Path, host: str, port: int) -> Iterator[tuple[str, subprocess.Popen]]:
     """Serve a bundle (a model.tar.gz, unpacked into a temporary folder, or a bundle folder) while the block runs."""
@@ -155,11 +239,24 @@ def _running_server(bundle_path: Path, host: str, port: int) -> Iterator[tuple[s
             process.wait(timeout=10)
 
 
+def _model_config(model: str, overrides: list[str]):
+    return config.load(registry.module(model, "model").Config, registry.folder(model) / "config.yaml", overrides)
+
+
 def _local_job(model: str, overrides: list[str]) -> Path:
     """Run MODEL's training entry point as a local stand-in for a SageMaker job."""
     hyperparameters = dict(item.split("=", 1) for item in config.normalize_overrides(overrides))
-    cfg = config.load(registry.module(model, "model").Config, registry.folder(model) / "config.yaml", overrides)
-    return staging.run_local_job(model, Path(cfg.data.path), hyperparameters)
+    return staging.run_local_job(model, Path(_model_config(model, overrides).data.path), hyperparameters)
+
+
+def _remote_training(model: str, overrides: list[str], wait: bool, endpoint_url: str | None) -> None:
+    hyperparameters = dict(item.split("=", 1) for item in config.normalize_overrides(overrides))
+    data_path = Path(_model_config(model, overrides).data.path)
+    job = remote.launch_training(model, data_path, hyperparameters, settings.TRAINING_INSTANCE_TYPE, endpoint_url)
+    out.print(f"training job [bold]{job}[/bold] created")
+    if wait:
+        run_dir = remote.fetch_model(model, remote.wait_for_training(job, endpoint_url), endpoint_url)
+        out.print(f"job finished; its model is the run [bold]{run_dir}[/bold]")
 
 
 def _bundle(model: str, run: str | None, out_path: Path | None, compression: str = "gzip") -> Path:

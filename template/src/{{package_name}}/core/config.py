@@ -58,12 +58,33 @@ class TrainerConfig:
 
 
 @dataclass
+class DeployConfig:
+    """How the model is served on SageMaker (parameters of infra/model.yaml)."""
+
+    endpoint_type: str = "serverless"  # or "realtime"
+    memory_size_mb: int = 2048  # serverless: 1024 to 6144, in 1024 steps
+    max_concurrency: int = 5  # serverless: 1 to 200
+    instance_type: str = "ml.m5.large"  # realtime
+    instance_count: int = 1  # realtime
+
+    def stack_parameters(self) -> dict[str, str]:
+        return {
+            "EndpointType": self.endpoint_type,
+            "MemorySizeInMB": str(self.memory_size_mb),
+            "MaxConcurrency": str(self.max_concurrency),
+            "InstanceType": self.instance_type,
+            "InstanceCount": str(self.instance_count),
+        }
+
+
+@dataclass
 class RunConfig:
     """What every model's config has; a model adds its own `model` section."""
 
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
 
 
 def load(schema: type[T], path: Path, overrides: Sequence[str] = ()) -> T:

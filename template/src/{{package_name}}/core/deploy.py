@@ -1,0 +1,189 @@
+"""Put a bundle live: upload it to S3 once, then create or update its model stack.
+
+The stack is `infra/model.yaml`, named like its endpoint (`<prefix>-<model>-<stage>`). Every
+change goes through a CloudFormation change set, so `dry_run` can show it without executing
+it. A bundle's S3 key holds its sha256, so the same bundle is never uploaded twice, and the
+model and endpoint configuration are named after it: a new bundle means new ones, which the
+endpoint switches to in place. If the update fails, CloudFormation rolls back and the previous
+model keeps serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+
+from . import aws
+from .config import DeployConfig
+
+TEMPLATE = Path("infra") / "model.yaml"
+MULTIPART = TransferConfig(multipart_threshold=16 * 2**20, multipart_chunksize=16 * 2**20)
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+
+
+@dataclass
+class Deployment:
+    """What a deploy did."""
+
+    stack: str
+    bundle_uri: str
+    uploaded: bool
+    action: str  # CREATE, UPDATE, NONE (nothing changed) or DRY-RUN
+    parameters: dict[str, str]
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # (action, logical id, type)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(2**20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def upload_bundle(
+    s3, config: aws.AwsConfig, model: str, bundle: Path, progress: Callable[[int], None]
+) -> tuple[str, bool]:
+    """The S3 URI of `bundle` (uploaded unless an identical one is there) and whether it was uploaded."""
+    digest = sha256(bundle)
+    key = config.key(model, "bundles", digest[:16], "model.tar.gz")
+    uri = f"s3://{config.bucket}/{key}"
+    try:
+        head = s3.head_object(Bucket=config.bucket, Key=key)
+        if head.get("Metadata", {}).get("sha256") == digest:
+            return uri, False
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code not in ("404", "NoSuchKey", "NotFound"):
+            raise _bucket_error(config, error) from error
+    try:
+        metadata = {"Metadata": {"sha256": digest}}
+        s3.upload_file(str(bundle), config.bucket, key, ExtraArgs=metadata, Config=MULTIPART, Callback=progress)
+    except Exception as error:  # boto3 wraps S3's ClientError in S3UploadFailedError
+        raise _bucket_error(config, error) from error
+    return uri, True
+
+
+def deploy(
+    model: str, bundle: Path, stage: str, serving: DeployConfig, endpoint_url: str | None, dry_run: bool, progress
+) -> Deployment:
+    """Upload `bundle` and create or update the model's stack for `stage`."""
+    config = aws.load(endpoint_url)
+    if not TEMPLATE.is_file():
+        raise aws.AwsError(f"{TEMPLATE} not found: run deploy from the project's root folder")
+    s3, cfn = aws.client(config, "s3"), aws.client(config, "cloudformation")
+    uri, uploaded = upload_bundle(s3, config, model, bundle, progress)
+    stack = config.endpoint_name(model, stage)
+    parameters = stack_parameters(config, model, stage, uri, serving)
+    action, changes, outputs = apply_stack(cfn, stack, TEMPLATE.read_text(), parameters, dry_run)
+    return Deployment(stack, uri, uploaded, action, parameters, changes, outputs)
+
+
+def stack_parameters(
+    config: aws.AwsConfig, model: str, stage: str, bundle_uri: str, serving: DeployConfig
+) -> dict[str, str]:
+    """The model stack's parameters for this bundle and stage."""
+    digest = bundle_uri.rsplit("/", 2)[-2]
+    return {
+        "EndpointName": config.endpoint_name(model, stage),
+        "BundleHash": digest[:12],
+        "ModelDataUrl": bundle_uri,
+        "ExecutionRoleArn": config.role_arn,
+        **serving.stack_parameters(),
+    }
+
+
+def apply_stack(cfn, stack: str, template: str, parameters: dict[str, str], dry_run: bool) -> tuple[str, list, dict]:
+    """Create or update `stack` through a change set; returns (action, changes, outputs)."""
+    action = "UPDATE" if _stack_exists(cfn, stack) else "CREATE"
+    name = f"deploy-{int(time.time())}"
+    try:
+        cfn.create_change_set(
+            StackName=stack,
+            ChangeSetName=name,
+            ChangeSetType=action,
+            TemplateBody=template,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Tags=[{"Key": "managed-by", "Value": "deploy"}],
+        )
+        described = _wait_for_change_set(cfn, stack, name)
+    except botocore.exceptions.ClientError as error:
+        raise aws.AwsError(f"change set for {stack} could not be created: {aws.explain(error)}") from error
+    changes = [_change(item) for item in described.get("Changes", [])]
+    if described["Status"] == "FAILED":
+        cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+        if any(reason in described.get("StatusReason", "") for reason in NO_CHANGES):
+            return "NONE", [], _outputs(cfn, stack)
+        raise aws.AwsError(f"change set for {stack} failed: {described.get('StatusReason')}")
+    if dry_run:
+        cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+        if action == "CREATE":
+            cfn.delete_stack(StackName=stack)  # the empty REVIEW_IN_PROGRESS stack a CREATE change set leaves
+        return "DRY-RUN", changes, {}
+    _execute(cfn, stack, name, action)
+    return action, changes, _outputs(cfn, stack)
+
+
+def _execute(cfn, stack: str, name: str, action: str) -> None:
+    cfn.execute_change_set(StackName=stack, ChangeSetName=name)
+    waiter = cfn.get_waiter("stack_create_complete" if action == "CREATE" else "stack_update_complete")
+    try:
+        waiter.wait(StackName=stack, WaiterConfig={"Delay": 10, "MaxAttempts": 360})
+    except botocore.exceptions.WaiterError as error:
+        reasons = "; ".join(_failure_reasons(cfn, stack)) or str(error)
+        keeps = " CloudFormation rolled back: the previous endpoint keeps serving." if action == "UPDATE" else ""
+        raise aws.AwsError(f"stack {stack} failed to {action.lower()}: {reasons}.{keeps}") from error
+
+
+def _wait_for_change_set(cfn, stack: str, name: str) -> dict:
+    for _ in range(360):
+        described = cfn.describe_change_set(StackName=stack, ChangeSetName=name)
+        if described["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            return described
+        time.sleep(2)
+    raise aws.AwsError(f"change set {name} of {stack} was not ready after 12 minutes")
+
+
+def _stack_exists(cfn, stack: str) -> bool:
+    try:
+        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    except botocore.exceptions.ClientError as error:
+        if "does not exist" in aws.explain(error):
+            return False
+        raise aws.AwsError(aws.explain(error)) from error
+    return status != "REVIEW_IN_PROGRESS"
+
+
+def _outputs(cfn, stack: str) -> dict[str, str]:
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs") or []}
+
+
+def _change(item: dict) -> tuple[str, str, str]:
+    change = item.get("ResourceChange", {})
+    return change.get("Action", "?"), change.get("LogicalResourceId", "?"), change.get("ResourceType", "?")
+
+
+def _failure_reasons(cfn, stack: str) -> list[str]:
+    events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
+    return [
+        f"{event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}"
+        for event in events
+        if event.get("ResourceStatus", "").endswith("_FAILED")
+    ][:3]
+
+
+def _bucket_error(config: aws.AwsConfig, error: Exception) -> aws.AwsError:
+    message = aws.explain(error) if isinstance(error, botocore.exceptions.ClientError) else str(error)
+    if "NoSuchBucket" in message or "404" in message:
+        return aws.AwsError(
+            f"bucket '{config.bucket}' does not exist: deploy infra/project.yaml or set ARTIFACTS_BUCKET"
+        )
+    return aws.AwsError(f"S3: {message}")

@@ -1,0 +1,165 @@
+"""Deploying against a local AWS emulator: moto's server over HTTP, never patched boto3.
+
+moto covers S3, CloudFormation (stacks, change sets, IAM roles, SageMaker resources) and
+SageMaker's control plane. It does not run models or training jobs, does not fail stack
+updates the way AWS does, and renames resources that templates name explicitly; those parts
+are covered by cfn-lint and checkov (test_infra.py) and the local endpoint tests.
+"""
+
+import json
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(emulator, monkeypatch, core):
+    """Fake credentials, a fresh emulator, and the project stack (bucket and role) deployed on it."""
+    urllib.request.urlopen(urllib.request.Request(f"{emulator}/moto-api/reset", method="POST"))
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    cfn = boto3.client("cloudformation", endpoint_url=emulator)
+    cfn.create_stack(
+        StackName="project",
+        TemplateBody=(ROOT / "infra" / "project.yaml").read_text(),
+        Parameters=[{"ParameterKey": "ProjectName", "ParameterValue": core.aws.settings.RESOURCE_PREFIX}],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    outputs = {
+        o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="project")["Stacks"][0]["Outputs"]
+    }
+    monkeypatch.setenv("ARTIFACTS_BUCKET", outputs["ArtifactsBucketName"])
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", outputs["ExecutionRoleArn"])
+    monkeypatch.chdir(ROOT)  # deploy reads infra/model.yaml from the project root
+    return emulator
+
+
+@pytest.fixture
+def bundle(core, trained_run, tmp_path):
+    model = core.registry.names()[0]
+    return model, core.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
+
+
+def deploy(core, model, bundle_path, emulator, dry_run=False, **serving):
+    settings = core.config.DeployConfig(**serving)
+    return core.deploy.deploy(model, bundle_path, "dev", settings, emulator, dry_run, progress=lambda n: None)
+
+
+def test_deploy_uploads_the_bundle_and_creates_the_endpoint_stack(core, aws_env, bundle):
+    model, path = bundle
+    done = deploy(core, model, path, aws_env)
+    assert done.action == "CREATE" and done.uploaded
+    bucket, key = done.bundle_uri[5:].split("/", 1)
+    head = boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)
+    assert head["Metadata"]["sha256"] == core.deploy.sha256(path)
+    assert key.startswith(f"{core.aws.settings.RESOURCE_PREFIX}/{model}/bundles/")
+    cfn = boto3.client("cloudformation", endpoint_url=aws_env)
+    assert cfn.describe_stacks(StackName=done.stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert done.parameters["EndpointType"] == "serverless" and done.parameters["ModelDataUrl"] == done.bundle_uri
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=done.stack)["StackResources"]
+    }
+    endpoint = resources["Endpoint"].rsplit("/", 1)[-1]
+    described = boto3.client("sagemaker", endpoint_url=aws_env).describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "InService"
+
+
+def test_the_same_bundle_is_uploaded_once_and_a_new_one_updates_the_stack(core, aws_env, bundle, tmp_path):
+    model, path = bundle
+    deploy(core, model, path, aws_env)
+    again = deploy(core, model, path, aws_env)
+    assert not again.uploaded and again.action == "NONE"  # nothing to change
+    with path.open("ab") as handle:  # a different bundle: a new hash, a new model version
+        handle.write(b"\0")
+    newer = deploy(core, model, path, aws_env)
+    assert newer.uploaded and newer.action == "UPDATE" and newer.bundle_uri != again.bundle_uri
+    cfn = boto3.client("cloudformation", endpoint_url=aws_env)
+    stack = cfn.describe_stacks(StackName=newer.stack)["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert parameters["BundleHash"] == newer.parameters["BundleHash"] != again.parameters["BundleHash"]
+
+
+def test_dry_run_shows_the_change_set_and_executes_nothing(core, aws_env, bundle):
+    model, path = bundle
+    done = deploy(core, model, path, aws_env, dry_run=True)
+    assert done.action == "DRY-RUN"
+    assert {change[1] for change in done.changes} == {"Model", "EndpointConfig", "Endpoint"}
+    stacks = boto3.client("cloudformation", endpoint_url=aws_env).list_stacks()["StackSummaries"]
+    assert not [s for s in stacks if s["StackName"] == done.stack and s["StackStatus"] != "DELETE_COMPLETE"]
+
+
+def test_realtime_endpoints_take_instances_from_the_model_config(core, aws_env, bundle):
+    model, path = bundle
+    done = deploy(core, model, path, aws_env, endpoint_type="realtime", instance_type="ml.c5.xlarge")
+    assert done.parameters["EndpointType"] == "realtime" and done.parameters["InstanceType"] == "ml.c5.xlarge"
+    assert done.action == "CREATE"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ARTIFACTS_BUCKET", "no-such-bucket", "bucket 'no-such-bucket' does not exist"),
+        ("AWS_REGION", "mars-east-1", "unknown AWS region 'mars-east-1'"),
+        ("SAGEMAKER_ROLE_ARN", "", "SAGEMAKER_ROLE_ARN is not set"),
+    ],
+)
+def test_deploy_problems_are_clear_errors(core, aws_env, bundle, monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    model, path = bundle
+    with pytest.raises(core.aws.AwsError, match=message):
+        deploy(core, model, path, aws_env)
+
+
+def test_no_credentials_is_a_clear_error(core, aws_env, bundle, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    model, path = bundle
+    with pytest.raises(core.aws.AwsError, match="no AWS credentials"):
+        deploy(core, model, path, aws_env)
+
+
+def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, workdir, monkeypatch):
+    model = core.registry.names()[0]
+    monkeypatch.chdir(workdir)
+    job = core.remote.launch_training(
+        model, workdir / "data" / "samples", {"trainer.max_epochs": "3"}, "ml.m5.large", aws_env
+    )
+    described = core.remote.describe_training(job, aws_env)
+    hyperparameters = described["HyperParameters"]
+    assert json.loads(hyperparameters["sagemaker_program"]) == "train.py"
+    assert json.loads(hyperparameters["trainer.max_epochs"]) == "3"
+    assert described["AlgorithmSpecification"]["TrainingImage"].endswith("pytorch-training:2.6.0-cpu-py312")
+    source = json.loads(hyperparameters["sagemaker_submit_directory"])
+    bucket, key = source[5:].split("/", 1)
+    assert boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+    with pytest.raises(core.aws.AwsError, match="has no model yet"):
+        core.remote.fetch_model(model, {**described, "TrainingJobStatus": "InProgress"}, aws_env)
+
+
+def test_invoke_calls_the_endpoint(core, aws_env):
+    body, _ = core.remote.invoke("any-endpoint", b"5.1,3.5,1.4,0.2", "text/csv", "application/json", aws_env)
+    assert body  # moto answers invocations with a canned body; real answers are tested locally
