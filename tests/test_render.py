@@ -29,8 +29,9 @@ def test_default_render_has_the_documented_layout(copie):
         assert (package / "models" / "classifier" / name).is_file(), name
     assert (project / "tests" / "models" / "classifier" / "test_classifier.py").is_file()
     assert (project / "data" / "samples" / "iris.csv").read_text().startswith("sepal_length,")
-    assert (project / "infra" / "endpoint.yaml").is_file()
+    assert (project / "infra" / "project.yaml").is_file() and (project / "infra" / "model.yaml").is_file()
     assert (project / ".github" / "workflows" / "ci.yml").is_file()
+    assert (project / ".github" / "workflows" / "deploy.yml").is_file()
 
 
 def test_first_model_is_rendered_from_core_template(copie):
@@ -63,6 +64,7 @@ def test_every_option_combination_renders_clean(copie, answers):
     assert pyproject["project"]["requires-python"] == f">={answers['python_version']}"
     assert ("mlflow" in dependencies) == (answers["tracking"] == "mlflow")
     assert (project / ".github").exists() == (answers["ci"] == "github")
+    assert (project / "tests" / "test_workflows.py").exists() == (answers["ci"] == "github")
     assert f'TRACKING = "{answers["tracking"]}"' in (project / "src" / DEFAULT_PACKAGE / "settings.py").read_text()
     run("ruff", "check", "--no-cache", ".", cwd=project, env=rendered_env())
     run("ruff", "format", "--check", "--no-cache", ".", cwd=project, env=rendered_env())
@@ -70,7 +72,7 @@ def test_every_option_combination_renders_clean(copie, answers):
 
 def test_rendered_infra_passes_cfn_lint(copie):
     project = copie.copy(extra_answers={"aws_region": "eu-west-1"}).project_dir
-    run("cfn-lint", "infra/endpoint.yaml", cwd=project, env=rendered_env())
+    run("cfn-lint", "infra/project.yaml", "infra/model.yaml", cwd=project, env=rendered_env())
 
 
 def test_plain_copier_copy_needs_no_trust(tmp_path):

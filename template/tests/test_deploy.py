@@ -6,13 +6,16 @@ updates the way AWS does, and renames resources that templates name explicitly; 
 are covered by cfn-lint and checkov (test_infra.py) and the local endpoint tests.
 """
 
+import importlib
 import json
+import shutil
 import urllib.request
 from pathlib import Path
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -163,3 +166,25 @@ def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, w
 def test_invoke_calls_the_endpoint(core, aws_env):
     body, _ = core.remote.invoke("any-endpoint", b"5.1,3.5,1.4,0.2", "text/csv", "application/json", aws_env)
     assert body  # moto answers invocations with a canned body; real answers are tested locally
+
+
+def test_cli_deploys_a_trained_model_and_invokes_it(core, aws_env, workdir, package, monkeypatch):
+    shutil.copytree(ROOT / "infra", workdir / "infra")
+    monkeypatch.chdir(workdir)
+    app = importlib.import_module(f"{package}.cli").app
+    model = core.registry.names()[0]
+    cli = CliRunner()
+    assert cli.invoke(app, ["train", model, "trainer.max_epochs=2", "trainer.progress=false"]).exit_code == 0
+    dry = cli.invoke(app, ["deploy", model, "--dry-run", "--endpoint-url", aws_env])
+    assert dry.exit_code == 0, dry.output
+    assert "dry run: nothing executed" in dry.output and "EndpointConfig" in dry.output
+    done = cli.invoke(app, ["deploy", model, "--stage", "prod", "--endpoint-url", aws_env])
+    assert done.exit_code == 0, done.output
+    assert f"stack {core.aws.load(aws_env).endpoint_name(model, 'prod')}: created" in done.output
+    (workdir / "request.csv").write_text("5.1,3.5,1.4,0.2\n")
+    invoked = cli.invoke(app, ["invoke", model, "--stage", "prod", "--data", "request.csv", "--endpoint-url", aws_env])
+    assert invoked.exit_code == 0, invoked.output
+    bad_stage = cli.invoke(app, ["deploy", model, "--stage", "qa", "--endpoint-url", aws_env])
+    assert bad_stage.exit_code == 2 and "unknown stage 'qa'" in bad_stage.output
+    remote = cli.invoke(app, ["train", model, "--remote", "trainer.max_epochs=2", "--endpoint-url", aws_env])
+    assert remote.exit_code == 0 and "training job" in remote.output
