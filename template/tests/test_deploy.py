@@ -9,6 +9,7 @@ are covered by cfn-lint and checkov (test_infra.py) and the local endpoint tests
 import importlib
 import json
 import shutil
+import tarfile
 import urllib.request
 from pathlib import Path
 
@@ -103,6 +104,35 @@ def test_the_same_bundle_is_uploaded_once_and_a_new_one_updates_the_stack(core, 
     assert parameters["BundleHash"] == newer.parameters["BundleHash"] != again.parameters["BundleHash"]
 
 
+def test_a_failed_update_is_reported_and_the_previous_endpoint_keeps_serving(core, aws_env, bundle):
+    model, path = bundle
+    first = deploy(core, model, path, aws_env)
+    with path.open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(core.aws.AwsError, match=r"failed to update.*previous endpoint keeps serving"):
+        deploy(core, model, path, aws_env, memory_size_mb=1500)  # not a serverless memory size
+    cfn = boto3.client("cloudformation", endpoint_url=aws_env)
+    resources = cfn.describe_stack_resources(StackName=first.stack)["StackResources"]
+    endpoint = next(r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "Endpoint").rsplit("/", 1)[
+        -1
+    ]
+    described = boto3.client("sagemaker", endpoint_url=aws_env).describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "InService"
+
+
+def test_large_bundles_are_uploaded_in_parts(core, aws_env, bundle, tmp_path):
+    model, _ = bundle
+    large = tmp_path / "large.tar.gz"
+    large.write_bytes(bytes(range(256)) * (40 * 2**20 // 256))  # 40 MiB: three 16 MiB parts
+    seen = []
+    config = core.aws.load(aws_env)
+    uri, uploaded = core.deploy.upload_bundle(core.aws.client(config, "s3"), config, model, large, seen.append)
+    bucket, key = uri[5:].split("/", 1)
+    head = boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)
+    assert uploaded and sum(seen) == large.stat().st_size
+    assert head["ETag"].strip('"').endswith("-3")  # a multipart upload's ETag counts its parts
+
+
 def test_dry_run_shows_the_change_set_and_executes_nothing(core, aws_env, bundle):
     model, path = bundle
     done = deploy(core, model, path, aws_env, dry_run=True)
@@ -161,6 +191,24 @@ def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, w
     assert boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
     with pytest.raises(core.aws.AwsError, match="has no model yet"):
         core.remote.fetch_model(model, {**described, "TrainingJobStatus": "InProgress"}, aws_env)
+
+
+def test_a_finished_jobs_model_becomes_a_local_run(core, aws_env, trained_run, workdir, monkeypatch, tmp_path):
+    """moto never runs the job: its model.tar.gz is put where SageMaker would write it."""
+    model = core.registry.names()[0]
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in ("model.pt", "config.yaml"):
+            tar.add(trained_run(model) / name, arcname=name)
+    config = core.aws.load(aws_env)
+    key = config.key(model, "training", "output", "job-1", "output", "model.tar.gz")
+    boto3.client("s3", endpoint_url=aws_env).upload_file(str(archive), config.bucket, key)
+    job = {"TrainingJobName": "job-1", "TrainingJobStatus": "Completed"}
+    job["ModelArtifacts"] = {"S3ModelArtifacts": f"s3://{config.bucket}/{key}"}
+    monkeypatch.chdir(workdir)
+    run_dir = core.remote.fetch_model(model, job, aws_env)
+    assert core.runs.find_run(model) == run_dir
+    core.bundle.build(model, run_dir, tmp_path / "bundle.tar.gz")  # ready for bundle and deploy
 
 
 def test_invoke_calls_the_endpoint(core, aws_env):

@@ -132,13 +132,15 @@ def apply_stack(cfn, stack: str, template: str, parameters: dict[str, str], dry_
 
 
 def _execute(cfn, stack: str, name: str, action: str) -> None:
-    cfn.execute_change_set(StackName=stack, ChangeSetName=name)
-    waiter = cfn.get_waiter("stack_create_complete" if action == "CREATE" else "stack_update_complete")
+    keeps = " CloudFormation rolls back: the previous endpoint keeps serving." if action == "UPDATE" else ""
     try:
+        cfn.execute_change_set(StackName=stack, ChangeSetName=name)
+        waiter = cfn.get_waiter("stack_create_complete" if action == "CREATE" else "stack_update_complete")
         waiter.wait(StackName=stack, WaiterConfig={"Delay": 10, "MaxAttempts": 360})
+    except botocore.exceptions.ClientError as error:
+        raise aws.AwsError(f"stack {stack} failed to {action.lower()}: {aws.explain(error)}.{keeps}") from error
     except botocore.exceptions.WaiterError as error:
         reasons = "; ".join(_failure_reasons(cfn, stack)) or str(error)
-        keeps = " CloudFormation rolled back: the previous endpoint keeps serving." if action == "UPDATE" else ""
         raise aws.AwsError(f"stack {stack} failed to {action.lower()}: {reasons}.{keeps}") from error
 
 
