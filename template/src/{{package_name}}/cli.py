@@ -127,7 +127,9 @@ def serve(
     ] = None,
     run: RunOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="SAGEMAKER_BIND_TO_PORT")] = 8080,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on.", envvar="SAGEMAKER_BIND_TO_PORT")
+    ] = serving.DEFAULT_PORT,
 ) -> None:
     """Serve a bundle locally with the SageMaker endpoint contract (/ping, /invocations)."""
     with user_errors():
