@@ -1,6 +1,7 @@
 """The local endpoint: the SageMaker container's HTTP contract, served from an unpacked bundle."""
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -118,8 +119,9 @@ def test_oversized_payload_is_refused(core, endpoint):
 
 def test_ping_is_unavailable_until_the_model_is_loaded(core, start_server):
     url, model_dir = start_server(SLOW_ENTRY_POINT)
-    while core.client.ping(url) is None:  # wait for the server to listen
-        pass
+    deadline = time.monotonic() + 60
+    while core.client.ping(url) is None and time.monotonic() < deadline:  # until the server listens
+        time.sleep(0.05)
     assert core.client.ping(url) == 503
     assert core.client.invoke(url, "5.1,3.5,1.4,0.2", "text/csv").status == 503
     (model_dir / "go").touch()
