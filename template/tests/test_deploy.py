@@ -133,6 +133,20 @@ def test_large_bundles_are_uploaded_in_parts(core, aws_env, bundle, tmp_path):
     assert head["ETag"].strip('"').endswith("-3")  # a multipart upload's ETag counts its parts
 
 
+def test_an_uncompressed_bundle_deploys_from_an_s3_prefix(core, aws_env, bundle, trained_run, tmp_path):
+    model, _ = bundle
+    folder = core.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
+    done = deploy(core, model, folder, aws_env)
+    assert done.uploaded and done.bundle_uri.endswith("/model/")
+    assert done.parameters["ModelDataCompression"] == "None"
+    bucket, prefix = done.bundle_uri[5:].split("/", 1)
+    listed = boto3.client("s3", endpoint_url=aws_env).list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    keys = {item["Key"][len(prefix) :] for item in listed}
+    assert {"model.pt", "config.yaml", "code/inference.py"} <= keys
+    again = deploy(core, model, folder, aws_env)
+    assert not again.uploaded and again.bundle_uri == done.bundle_uri
+
+
 def test_dry_run_shows_the_change_set_and_executes_nothing(core, aws_env, bundle):
     model, path = bundle
     done = deploy(core, model, path, aws_env, dry_run=True)

@@ -166,6 +166,9 @@ def deploy(
         0
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the parameters and change set only.")] = False,
+    compression: Annotated[
+        str, typer.Option(help="gzip: deploy model.tar.gz; none: an uncompressed bundle from an S3 prefix.")
+    ] = "gzip",
     endpoint_url: EndpointUrlOpt = None,
 ) -> None:
     """Bundle a run of MODEL if needed, upload it, and create or update its endpoint stack."""
@@ -173,11 +176,12 @@ def deploy(
         if stage not in settings.STAGES:
             raise ProjectError(f"unknown stage '{stage}' (stages: {', '.join(settings.STAGES)})")
         run_dir = runs.find_run(model, run)
-        bundle_path = run_dir / "model.tar.gz"
-        if not bundle_path.is_file():
-            bundles.build(model, run_dir, bundle_path)
+        bundle_path = run_dir / ("model" if compression == "none" else "model.tar.gz")
+        if not bundle_path.exists():
+            bundles.build(model, run_dir, bundle_path, compression)
         serving_settings = _model_config(model, []).deploy
-        with _byte_progress("uploading", bundle_path.stat().st_size) as progress:
+        size = sum(p.stat().st_size for p in bundle_path.rglob("*") if p.is_file()) if bundle_path.is_dir() else None
+        with _byte_progress("uploading", size or bundle_path.stat().st_size) as progress:
             done = deploying.deploy(model, bundle_path, stage, serving_settings, endpoint_url, dry_run, progress)
     _print_deployment(done)
 

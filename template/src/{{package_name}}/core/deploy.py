@@ -5,7 +5,8 @@ change goes through a CloudFormation change set, so `dry_run` can show it withou
 it. A bundle's S3 key holds its sha256, so the same bundle is never uploaded twice, and the
 model and endpoint configuration are named after it: a new bundle means new ones, which the
 endpoint switches to in place. If the update fails, CloudFormation rolls back and the previous
-model keeps serving.
+model keeps serving. An uncompressed bundle (a folder) goes under an S3 prefix instead, which
+the endpoint loads without unpacking.
 """
 
 from __future__ import annotations
@@ -79,18 +80,46 @@ def deploy(
     if not TEMPLATE.is_file():
         raise aws.AwsError(f"{TEMPLATE} not found: run deploy from the project's root folder")
     s3, cfn = aws.client(config, "s3"), aws.client(config, "cloudformation")
-    uri, uploaded = upload_bundle(s3, config, model, bundle, progress)
+    upload = upload_folder if bundle.is_dir() else upload_bundle
+    uri, uploaded = upload(s3, config, model, bundle, progress)
     stack = config.endpoint_name(model, stage)
     parameters = stack_parameters(config, model, stage, uri, serving)
+    parameters["ModelDataCompression"] = "None" if bundle.is_dir() else "Gzip"
     action, changes, outputs = apply_stack(cfn, stack, TEMPLATE.read_text(), parameters, dry_run)
     return Deployment(stack, uri, uploaded, action, parameters, changes, outputs)
+
+
+def upload_folder(
+    s3, config: aws.AwsConfig, model: str, folder: Path, progress: Callable[[int], None]
+) -> tuple[str, bool]:
+    """Upload an uncompressed bundle under an S3 prefix (once); returns the prefix URI and whether it was uploaded."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    digest = hashlib.sha256(
+        "".join(f"{p.relative_to(folder).as_posix()}:{sha256(p)}\n" for p in files).encode()
+    ).hexdigest()
+    base = config.key(model, "bundles", digest[:16])
+    uri, marker = f"s3://{config.bucket}/{base}/model/", f"{base}/model.sha256"
+    try:
+        if s3.get_object(Bucket=config.bucket, Key=marker)["Body"].read().decode() == digest:
+            return uri, False
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise _bucket_error(config, error) from error
+    try:
+        for path in files:
+            key = f"{base}/model/{path.relative_to(folder).as_posix()}"
+            s3.upload_file(str(path), config.bucket, key, Config=MULTIPART, Callback=progress)
+        s3.put_object(Bucket=config.bucket, Key=marker, Body=digest.encode())  # last: marks the upload complete
+    except Exception as error:  # boto3 wraps S3's ClientError in S3UploadFailedError
+        raise _bucket_error(config, error) from error
+    return uri, True
 
 
 def stack_parameters(
     config: aws.AwsConfig, model: str, stage: str, bundle_uri: str, serving: DeployConfig
 ) -> dict[str, str]:
     """The model stack's parameters for this bundle and stage."""
-    digest = bundle_uri.rsplit("/", 2)[-2]
+    digest = bundle_uri.rstrip("/").rsplit("/", 2)[-2]
     return {
         "EndpointName": config.endpoint_name(model, stage),
         "BundleHash": digest[:12],
