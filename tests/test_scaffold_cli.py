@@ -107,3 +107,10 @@ def test_new_refuses_bad_input_and_leaves_nothing(tmp_path, args, message, code)
 def test_version_and_help():
     assert "scaffold" in scaffold("--version").output
     assert "add-model" in scaffold("--help").output
+
+
+def test_add_model_refuses_a_template_version_that_does_not_exist(project):
+    before = listing(project)
+    result = scaffold("add-model", "churn", "--project", project, "--vcs-ref", "v9.9.9")
+    assert result.exit_code == 4 and "'v9.9.9' does not exist" in result.output
+    assert listing(project) == before
