@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = next(p.parent.name for p in (ROOT / "src").glob("*/settings.py"))
@@ -98,12 +99,9 @@ def served_model(trained_run, core, tmp_path_factory):
 
 def sample_requests(model_dir: Path, n: int = 10) -> tuple[list[dict], list[str]]:
     """`n` rows of a run's own data as feature dicts, and their true labels."""
-    import yaml
-
     cfg = yaml.safe_load((model_dir / "config.yaml").read_text())["data"]
-    data = import_project("core.data")
-    rows = data.sample_rows(model_dir.parents[2] / cfg["path"], n, seed=3)
-    return [{f: float(row[f]) for f in cfg["features"]} for row in rows], [row[cfg["target"]] for row in rows]
+    source = model_dir.parents[2] / cfg["path"]  # data paths are relative to the run's working folder
+    return import_project("core.data").labelled_samples(source, cfg["features"], cfg["target"], n, seed=3)
 
 
 @pytest.fixture(scope="session")

@@ -150,12 +150,12 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
         run_dir = result.paths.model_dir
         path = bundles.build(model, run_dir, run_dir / "model.tar.gz")
         out.print(f"trained {run_dir}\n  {_format(result.metrics)}\nbundled {path}")
-        rows = _sample_rows(run_dir)
+        rows, labels = _samples(run_dir)
         with _running_server(path, "127.0.0.1", client.free_port()) as (url, _):
-            answer = client.invoke(url, json.dumps({"instances": [r["features"] for r in rows]}))
+            answer = client.invoke(url, json.dumps({"instances": rows}))
         if answer.status != 200:
             raise ProjectError(f"the endpoint answered {answer.status}: {answer.body.decode()}")
-        _print_predictions(rows, answer.json()["predictions"])
+        _print_predictions(rows, labels, answer.json()["predictions"])
 
 
 @app.command()
@@ -271,19 +271,18 @@ def _bundle(model: str, run: str | None, out_path: Path | None, compression: str
     return bundles.build(model, run_dir, out_path or default, compression, progress=True)
 
 
-def _sample_rows(run_dir: Path, n: int = 5) -> list[dict]:
-    """A few rows of the run's own data, split into features and the true label."""
+def _samples(run_dir: Path, n: int = 5) -> tuple[list[dict[str, float]], list[str]]:
+    """A few rows of the run's own data, and their true labels."""
     cfg = yaml.safe_load((run_dir / runs.CONFIG).read_text())["data"]
-    picked = data.sample_rows(Path(cfg["path"]), n, seed=1)
-    return [{"features": {f: row[f] for f in cfg["features"]}, "label": row.get(cfg["target"], "?")} for row in picked]
+    return data.labelled_samples(Path(cfg["path"]), cfg["features"], cfg["target"], n, seed=1)
 
 
-def _print_predictions(rows: list[dict], predictions: list[dict]) -> None:
+def _print_predictions(rows: list[dict], labels: list[str], predictions: list[dict]) -> None:
     table = Table("features", "true label", "predicted", "probability")
-    for row, prediction in zip(rows, predictions, strict=True):
+    for row, truth, prediction in zip(rows, labels, predictions, strict=True):
         label = prediction["label"]
-        values = ", ".join(f"{v}" for v in row["features"].values())
-        table.add_row(values, row["label"], label, f"{prediction['probabilities'][label]:.3f}")
+        values = ", ".join(f"{v}" for v in row.values())
+        table.add_row(values, truth, label, f"{prediction['probabilities'][label]:.3f}")
     out.print(table)
 
 

@@ -119,6 +119,14 @@ def sample_rows(source: Path, n: int, seed: int = 0, columns: list[str] | None =
     return picked
 
 
+def labelled_samples(
+    source: Path, features: list[str], target: str, n: int, seed: int = 0
+) -> tuple[list[dict[str, float]], list[str]]:
+    """`n` seeded rows of `source` as request rows ({feature: value}), and their target labels."""
+    rows = sample_rows(source, n, seed)
+    return [{name: float(row[name]) for name in features} for row in rows], [row[target] for row in rows]
+
+
 def _feature_tensor(rows: list[dict[str, str]], names: list[str], source: Path) -> torch.Tensor:
     values = []
     for line, row in enumerate(rows, start=2):
