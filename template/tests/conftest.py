@@ -76,25 +76,46 @@ def trained_run(session_workdir, core):
 
 
 @pytest.fixture(scope="session")
-def served_model(trained_run, core, tmp_path_factory):
-    """`served_model(model)`: the URL of a local endpoint serving the bundle of a trained run."""
-    servers: dict[str, tuple[str, object]] = {}
+def unpacked_bundle(core, trained_run, tmp_path_factory):
+    """`unpacked_bundle(model)`: a new folder with the bundle of `model`'s trained run, unpacked like the container."""
 
-    def serve(model: str) -> str:
-        if model not in servers:
-            folder = tmp_path_factory.mktemp(f"serve-{model}")
-            path = core.bundle.build(model, trained_run(model), folder / "model.tar.gz")
-            port = core.client.free_port()
-            process = core.serving.spawn(core.bundle.unpack(path, folder / "model"), "127.0.0.1", port)
-            url = f"http://127.0.0.1:{port}"
-            servers[model] = (url, process)
-            core.client.wait_until_ready(url, process)
-        return servers[model][0]
+    def unpack(model: str) -> Path:
+        folder = tmp_path_factory.mktemp(f"bundle-{model}")
+        return core.bundle.unpack(
+            core.bundle.build(model, trained_run(model), folder / "model.tar.gz"), folder / "model"
+        )
 
-    yield serve
-    for _, process in servers.values():
+    return unpack
+
+
+@pytest.fixture(scope="session")
+def start_endpoint(core):
+    """`start_endpoint(model_dir)`: the URL of a local endpoint serving an unpacked bundle (stopped at the end)."""
+    processes = []
+
+    def start(model_dir: Path) -> str:
+        port = core.client.free_port()
+        processes.append(core.serving.spawn(model_dir, "127.0.0.1", port))
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for process in processes:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def served_model(core, unpacked_bundle, start_endpoint):
+    """`served_model(model)`: the URL of a ready local endpoint serving the bundle of a trained run."""
+    urls: dict[str, str] = {}
+
+    def serve(model: str) -> str:
+        if model not in urls:
+            urls[model] = start_endpoint(unpacked_bundle(model))
+            core.client.wait_until_ready(urls[model])
+        return urls[model]
+
+    return serve
 
 
 def sample_requests(model_dir: Path, n: int = 10) -> tuple[list[dict], list[str]]:

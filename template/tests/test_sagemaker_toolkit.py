@@ -13,11 +13,9 @@ ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 
 
 @pytest.fixture(scope="module")
-def ask_toolkit(core, trained_run, tmp_path_factory):
+def ask_toolkit(core, unpacked_bundle):
     """`ask_toolkit(requests)`: the toolkit's answers for the first model's bundle."""
-    model = core.registry.names()[0]
-    folder = tmp_path_factory.mktemp("toolkit")
-    model_dir = core.bundle.unpack(core.bundle.build(model, trained_run(model), folder / "model.tar.gz"), folder / "m")
+    model_dir = unpacked_bundle(core.registry.names()[0])
 
     def ask(requests: list[dict]) -> list[dict]:
         env = {**os.environ, "PYTHONPATH": str(model_dir / "code"), "SAGEMAKER_PROGRAM": "inference.py"}
@@ -27,7 +25,7 @@ def ask_toolkit(core, trained_run, tmp_path_factory):
             capture_output=True,
             text=True,
             env=env,
-            cwd=folder,
+            cwd=model_dir.parent,
         )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)

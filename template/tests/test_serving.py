@@ -45,24 +45,16 @@ def model_fn(model_dir):
 
 
 @pytest.fixture(scope="module")
-def start_server(core, trained_run, package, tmp_path_factory):
+def start_server(core, package, unpacked_bundle, start_endpoint):
     """`start_server(entry_point)`: serve a real bundle with its entry point replaced; returns (url, model_dir)."""
     model = core.registry.names()[0]
-    processes = []
 
     def start(entry_point: str):
-        folder = tmp_path_factory.mktemp("endpoint")
-        bundle = core.bundle.build(model, trained_run(model), folder / "model.tar.gz")
-        model_dir = core.bundle.unpack(bundle, folder / "model")
+        model_dir = unpacked_bundle(model)
         (model_dir / "code" / "inference.py").write_text(entry_point.format(package=package, model=model))
-        port = core.client.free_port()
-        processes.append(core.serving.spawn(model_dir, "127.0.0.1", port))
-        return f"http://127.0.0.1:{port}", model_dir
+        return start_endpoint(model_dir), model_dir
 
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    return start
 
 
 @pytest.fixture(scope="module")
