@@ -249,14 +249,19 @@ def _model_config(model: str, overrides: list[str]):
     return config.load(registry.module(model, "model").Config, registry.folder(model) / "config.yaml", overrides)
 
 
+def _hyperparameters(overrides: list[str]) -> dict[str, str]:
+    """Overrides as a training job's hyperparameters: {"trainer.max_epochs": "5"}."""
+    return dict(item.split("=", 1) for item in config.normalize_overrides(overrides))
+
+
 def _local_job(model: str, overrides: list[str]) -> Path:
     """Run MODEL's training entry point as a local stand-in for a SageMaker job."""
-    hyperparameters = dict(item.split("=", 1) for item in config.normalize_overrides(overrides))
+    hyperparameters = _hyperparameters(overrides)
     return staging.run_local_job(model, Path(_model_config(model, overrides).data.path), hyperparameters)
 
 
 def _remote_training(model: str, overrides: list[str], wait: bool, endpoint_url: str | None) -> None:
-    hyperparameters = dict(item.split("=", 1) for item in config.normalize_overrides(overrides))
+    hyperparameters = _hyperparameters(overrides)
     data_path = Path(_model_config(model, overrides).data.path)
     job = remote.launch_training(model, data_path, hyperparameters, settings.TRAINING_INSTANCE_TYPE, endpoint_url)
     out.print(f"training job [bold]{job}[/bold] created")

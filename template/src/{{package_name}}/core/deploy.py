@@ -25,6 +25,7 @@ from .config import DeployConfig
 
 TEMPLATE = Path("infra") / "model.yaml"
 MULTIPART = TransferConfig(multipart_threshold=16 * 2**20, multipart_chunksize=16 * 2**20)
+MISSING = ("404", "NoSuchKey", "NotFound")  # S3's answers for an object that is not there
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 
 
@@ -62,7 +63,7 @@ def upload_bundle(
             return uri, False
     except botocore.exceptions.ClientError as error:
         code = error.response.get("Error", {}).get("Code")
-        if code not in ("404", "NoSuchKey", "NotFound"):
+        if code not in MISSING:
             raise _bucket_error(config, error) from error
     try:
         metadata = {"Metadata": {"sha256": digest}}
@@ -103,7 +104,7 @@ def upload_folder(
         if s3.get_object(Bucket=config.bucket, Key=marker)["Body"].read().decode() == digest:
             return uri, False
     except botocore.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+        if error.response.get("Error", {}).get("Code") not in MISSING:
             raise _bucket_error(config, error) from error
     try:
         for path in files:
