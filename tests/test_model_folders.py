@@ -65,3 +65,19 @@ def test_an_added_model_trains_serves_and_is_tested_by_the_project_suite(tmp_pat
     pytest = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/models")
     result = run(*pytest, cwd=project, env=rendered_env())
     assert "6 passed" in result.stdout  # three tests for each of the two models
+
+
+def test_a_new_tracking_answer_brings_its_backend_and_keeps_user_edits(tmp_path, template_repo):
+    project = render(tmp_path / "project", src=template_repo, tracking="none")
+    core = project / "src" / DEFAULT_PACKAGE / "core"
+    assert not list(core.glob("*_tracking.py"))
+    (project / MODEL_FILE).write_text((project / MODEL_FILE).read_text() + "\n\nUSER_EDIT = True\n")
+    git("init", "-q", cwd=project)
+    commit_all(project, "generated, then edited")
+
+    copier.run_update(project, data={"tracking": "wandb"}, defaults=True, overwrite=True, unsafe=False, quiet=True)
+    assert [p.name for p in core.glob("*_tracking.py")] == ["wandb_tracking.py"]
+    assert 'TRACKING = "wandb"' in (core.parent / "settings.py").read_text()
+    assert "wandb>=" in (project / "pyproject.toml").read_text()
+    assert (project / "tests" / "test_wandb_tracking.py").is_file()
+    assert "USER_EDIT = True" in (project / MODEL_FILE).read_text()

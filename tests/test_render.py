@@ -11,7 +11,7 @@ from conftest import DEFAULT_PACKAGE, ROOT, render, rendered_env, run
 
 MODEL_FILES = ("__init__.py", "config.yaml", "model.py", "train.py", "inference.py", "requirements.txt")
 CORE_FILES = ("config.py", "data.py", "training.py", "tracking.py", "bundle.py", "serving.py", "payloads.py")
-OPTIONS = {"tracking": ["mlflow", "none"], "ci": ["github", "none"], "python_version": ["3.10", "3.13"]}
+OPTIONS = {"tracking": ["mlflow", "wandb", "none"], "ci": ["github", "none"], "python_version": ["3.10", "3.13"]}
 
 
 def test_default_render_has_the_documented_layout(copie):
@@ -63,6 +63,9 @@ def test_every_option_combination_renders_clean(copie, answers):
     dependencies = " ".join(pyproject["project"]["dependencies"])
     assert pyproject["project"]["requires-python"] == f">={answers['python_version']}"
     assert ("mlflow" in dependencies) == (answers["tracking"] == "mlflow")
+    assert ("wandb" in dependencies) == (answers["tracking"] == "wandb")
+    backends = {p.name for p in (project / "src" / DEFAULT_PACKAGE / "core").glob("*_tracking.py")}
+    assert backends == ({f"{answers['tracking']}_tracking.py"} - {"none_tracking.py"})
     assert (project / ".github").exists() == (answers["ci"] == "github")
     assert (project / "tests" / "test_workflows.py").exists() == (answers["ci"] == "github")
     assert f'TRACKING = "{answers["tracking"]}"' in (project / "src" / DEFAULT_PACKAGE / "settings.py").read_text()

@@ -12,8 +12,12 @@ from conftest import render, rendered_env, run
 
 @pytest.mark.parametrize(
     "answers",
-    [{}, {"project_name": "fraud-detection", "model_name": "fraud", "tracking": "none", "ci": "none"}],
-    ids=["defaults", "custom-names-no-tracking-no-ci"],
+    [
+        {},
+        {"project_name": "fraud-detection", "model_name": "fraud", "tracking": "none", "ci": "none"},
+        {"tracking": "wandb", "python_version": "3.10"},
+    ],
+    ids=["defaults", "custom-names-no-tracking-no-ci", "wandb"],
 )
 def test_rendered_project_passes_its_own_tests(tmp_path, answers):
     project = render(tmp_path / "project", **answers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,9 +40,13 @@ def package() -> str:
 
 @pytest.fixture(autouse=True)
 def _isolated_tracking(tmp_path_factory, monkeypatch):
-    """Keep MLflow's store out of the project folder."""
-    store = tmp_path_factory.getbasetemp() / "mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+    """Keep tracking stores out of the project folder and off the network (MLflow, W&B)."""
+    store = tmp_path_factory.getbasetemp() / "tracking"
+    store.mkdir(exist_ok=True)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    for variable in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        monkeypatch.setenv(variable, str(store))
 
 
 @pytest.fixture
@@ -50,6 +55,21 @@ def workdir(tmp_path, monkeypatch) -> Path:
     shutil.copytree(SAMPLES, tmp_path / "data" / "samples")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def git_workdir(workdir) -> Path:
+    """`workdir` as a git repository with one commit (runs/ ignored, as in the project)."""
+    (workdir / ".gitignore").write_text("runs/\nmlruns/\nwandb/\n")
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "data"]):
+        subprocess.run(["git", *args], cwd=workdir, check=True, capture_output=True)
+    return workdir
+
+
+@pytest.fixture
+def head_commit(git_workdir) -> str:
+    """The commit `git_workdir` is at."""
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=git_workdir, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture(scope="session")

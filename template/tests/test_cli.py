@@ -3,6 +3,7 @@
 import importlib
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 
@@ -41,6 +42,13 @@ def test_train_then_bundle_the_latest_run(core, cli, workdir):
         (["serve", "--bundle", "missing.tar.gz"], "not a readable tar archive"),
         (["train", "{model}", "--stage", "data"], "is not empty"),
         (["train", "{model}", "--sagemaker-local", "trainer.speed=1"], "speed"),
+        (["config", "{model}", "trainer.max_epochz=1"], "key: trainer.max_epochz"),
+        (["config", "{model}", "optimizer.lr=fast"], "key: optimizer.lr"),
+        (["config", "{model}", "model.hidden_sizes=[a]"], "model.hidden_sizes"),
+        (["bundle", "{model}", "--best", "val_loss"], "has metric 'val_loss'"),
+        (["bundle", "{model}", "--run", "x", "--best", "val_loss"], "not both"),
+        (["bundle", "{model}", "--goal", "min"], "needs --best"),
+        (["runs", "no_such_model"], "unknown model"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
@@ -49,6 +57,40 @@ def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_bad_config_fails_before_training_starts(core, cli, workdir):
+    result = cli("train", core.registry.names()[0], "data.batch_size=many")
+    assert result.exit_code == 2
+    assert "key: data.batch_size" in result.output
+    assert not (workdir / "runs").exists()
+
+
+def test_config_prints_what_training_would_use(core, cli, workdir):
+    model = core.registry.names()[0]
+    result = cli("config", model, "trainer.max_epochs=3", "optimizer.lr=0.5")
+    assert result.exit_code == 0, result.output
+    printed = yaml.safe_load(result.output)
+    assert (printed["trainer"]["max_epochs"], printed["optimizer"]["lr"]) == (3, 0.5)
+    assert set(printed) >= {"data", "model", "optimizer", "trainer", "deploy"}
+
+
+def test_runs_are_listed_and_the_best_one_bundled(core, cli, workdir):
+    model = core.registry.names()[0]
+    for epochs in (1, 3, 2):
+        trained = cli("train", model, f"trainer.max_epochs={epochs}", "trainer.progress=false", "optimizer.lr=0.001")
+        assert trained.exit_code == 0, trained.output
+    summaries = core.runs.summaries(model)
+    best = min(summaries, key=lambda run: run.metrics["val_loss"])
+    listed = cli("runs", model, "--sort", "val_loss")
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.index(best.path.name[-6:]) < min(
+        listed.output.index(run.path.name[-6:]) for run in summaries if run is not best
+    )
+    bundled = cli("bundle", model, "--best", "val_loss")
+    assert bundled.exit_code == 0, bundled.output
+    assert (best.path / "model.tar.gz").is_file()
+    assert sum((run.path / "model.tar.gz").is_file() for run in summaries) == 1
 
 
 def test_stage_and_local_sagemaker_job_from_the_cli(core, cli, workdir):

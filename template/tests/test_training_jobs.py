@@ -92,5 +92,18 @@ def test_torchrun_trains_on_two_processes_and_only_rank_0_saves(model, package, 
         "history.jsonl",
         "metrics.json",
         "model.pt",
+        "run.json",
     ]
     assert len((run_dir / "history.jsonl").read_text().splitlines()) == 3  # rank 0 alone logged
+
+
+def test_remote_jobs_inherit_provenance_and_tracker_settings_but_no_credentials(
+    core, git_workdir, head_commit, monkeypatch
+):
+    monkeypatch.setenv("WANDB_PROJECT", "team-project")
+    monkeypatch.setenv("WANDB_API_KEY", "secret")
+    environment = core.remote.job_environment()
+    assert (environment["PROJECT_GIT_COMMIT"], environment["PROJECT_GIT_DIRTY"]) == (head_commit, "false")
+    assert environment["WANDB_PROJECT"] == "team-project"
+    assert environment["MLFLOW_TRACKING_URI"].startswith("sqlite:")
+    assert "WANDB_API_KEY" not in environment  # anyone who can describe the job could read it

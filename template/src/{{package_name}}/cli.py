@@ -15,7 +15,7 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from . import settings
 from .core import aws, changes, client, config, data, registry, remote, runs, serving, staging
@@ -29,6 +29,12 @@ err = Console(stderr=True, soft_wrap=True)
 
 ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
 RunOpt = Annotated[str | None, typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]
+BestOpt = Annotated[
+    str | None, typer.Option("--best", help="Take the run with the best final value of this metric (see `runs`).")
+]
+GoalOpt = Annotated[
+    str | None, typer.Option("--goal", help="With --best: min or max (default: min for losses and errors, else max).")
+]
 EndpointUrlOpt = Annotated[
     str | None, typer.Option("--endpoint-url", help="AWS endpoint (e.g. a local emulator); default: AWS itself.")
 ]
@@ -70,6 +76,35 @@ def models(
     out.print(table)
 
 
+@app.command(name="config")
+def show_config(model: ModelArg, overrides: Overrides = None) -> None:
+    """Print MODEL's config as training would resolve it: config.yaml, then overrides, checked against its schema."""
+    with user_errors():
+        resolved = _model_config(model, list(overrides or []))
+    print(config.to_yaml(resolved), end="")
+
+
+@app.command(name="runs")
+def list_runs(
+    model: ModelArg,
+    sort: Annotated[str | None, typer.Option("--sort", help="Only runs with this metric, best first.")] = None,
+) -> None:
+    """List MODEL's finished runs: final validation metrics, git commit, tracker run id."""
+    with user_errors():
+        registry.folder(model)
+        found = runs.ranked(model, sort) if sort else runs.summaries(model)
+    if not found:
+        out.print(f"model '{model}' has no finished run{' with ' + sort if sort else ''} yet")
+        return
+    names = sorted({name for run in found for name in run.metrics})
+    metric_columns = [Column(name, no_wrap=True, min_width=len(name), justify="right") for name in names]
+    table = Table(Column("run", no_wrap=True), Column("commit", no_wrap=True), *metric_columns, "tracker run")
+    for run in found:
+        metrics = [_number(run.metrics.get(name)) for name in names]
+        table.add_row(run.path.name, _commit(run.provenance), *metrics, _tracker_run(run.provenance))
+    out.print(table)
+
+
 @app.command()
 def train(
     model: ModelArg,
@@ -108,14 +143,16 @@ def train(
 def bundle(
     model: ModelArg,
     run: RunOpt = None,
+    best: BestOpt = None,
+    goal: GoalOpt = None,
     out_path: Annotated[Path | None, typer.Option("--out", help="Where to write (default: in the run folder).")] = None,
     compression: Annotated[
         str, typer.Option(help="gzip: model.tar.gz; none: the same layout as a folder, for an S3 prefix.")
     ] = "gzip",
 ) -> None:
-    """Package a run of MODEL for SageMaker's PyTorch serving containers."""
+    """Package a run of MODEL (the latest, --run ID or --best METRIC) for SageMaker's PyTorch serving containers."""
     with user_errors():
-        path = _bundle(model, run, out_path, compression)
+        path = _bundle(model, _pick_run(model, run, best, goal), out_path, compression)
     out.print(f"bundle written to [bold]{path}[/bold]")
 
 
@@ -135,7 +172,7 @@ def serve(
     with user_errors():
         if (model is None) == (bundle_path is None):
             raise ProjectError("give either a MODEL or --bundle PATH")
-        path = bundle_path or _bundle(model, run, None)
+        path = bundle_path or _bundle(model, runs.find_run(model, run), None)
         with _running_server(path, host, port) as (url, process):
             out.print(f"serving {path} at [bold]{url}[/bold] (Ctrl-C stops)")
             with suppress(KeyboardInterrupt):
@@ -162,6 +199,8 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
 def deploy(
     model: ModelArg,
     run: RunOpt = None,
+    best: BestOpt = None,
+    goal: GoalOpt = None,
     stage: Annotated[str, typer.Option(help=f"Stage to deploy to ({', '.join(settings.STAGES)}).")] = settings.STAGES[
         0
     ],
@@ -175,7 +214,7 @@ def deploy(
     with user_errors():
         if stage not in settings.STAGES:
             raise ProjectError(f"unknown stage '{stage}' (stages: {', '.join(settings.STAGES)})")
-        run_dir = runs.find_run(model, run)
+        run_dir = _pick_run(model, run, best, goal)
         bundle_path = run_dir / ("model" if compression == "none" else "model.tar.gz")
         if not bundle_path.exists():
             bundles.build(model, run_dir, bundle_path, compression)
@@ -270,8 +309,15 @@ def _remote_training(model: str, overrides: list[str], wait: bool, endpoint_url:
         out.print(f"job finished; its model is the run [bold]{run_dir}[/bold]")
 
 
-def _bundle(model: str, run: str | None, out_path: Path | None, compression: str = "gzip") -> Path:
-    run_dir = runs.find_run(model, run)
+def _pick_run(model: str, run: str | None, best: str | None, goal: str | None) -> Path:
+    if run and best:
+        raise ProjectError("give --run or --best, not both")
+    if goal and not best:
+        raise ProjectError("--goal needs --best METRIC")
+    return runs.best_run(model, best, goal) if best else runs.find_run(model, run)
+
+
+def _bundle(model: str, run_dir: Path, out_path: Path | None, compression: str = "gzip") -> Path:
     default = run_dir / ("model" if compression == "none" else "model.tar.gz")
     return bundles.build(model, run_dir, out_path or default, compression, progress=True)
 
@@ -294,6 +340,19 @@ def _print_predictions(rows: list[dict], labels: list[str], predictions: list[di
 def _metrics(run_dir: Path | None) -> str:
     path = run_dir / runs.METRICS if run_dir else None
     return _format(json.loads(path.read_text())) if path and path.is_file() else "-"
+
+
+def _number(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "-"
+
+
+def _commit(provenance: dict) -> str:
+    commit = provenance.get("git_commit")
+    return f"{commit[:7]}{'+dirty' if provenance.get('git_dirty') else ''}" if commit else "-"
+
+
+def _tracker_run(provenance: dict) -> str:
+    return provenance.get("mlflow_run_id") or provenance.get("wandb_run_id") or "-"
 
 
 def _format(metrics: dict) -> str:

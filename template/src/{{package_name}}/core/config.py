@@ -104,6 +104,11 @@ def save(config: object, path: Path) -> None:
     OmegaConf.save(OmegaConf.structured(config), path, resolve=True)
 
 
+def to_yaml(config: object) -> str:
+    """The config as YAML text, as `save` writes it."""
+    return OmegaConf.to_yaml(OmegaConf.structured(config), resolve=True)
+
+
 def to_dict(config: object) -> dict:
     """The config as plain nested dicts, for trackers and JSON."""
     return OmegaConf.to_container(OmegaConf.structured(config), resolve=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import settings
@@ -12,6 +14,9 @@ from .errors import ProjectError
 WEIGHTS = "model.pt"
 CONFIG = "config.yaml"
 METRICS = "metrics.json"
+PROVENANCE = "run.json"  # written by core/tracking.py
+# Metrics whose names contain one of these are better when lower.
+LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "perplexity")
 
 
 class RunError(ProjectError):
@@ -51,3 +56,52 @@ def find_run(model: str, run_id: str | None = None) -> Path:
         known = ", ".join(p.name for p in list_runs(model)) or "none"
         raise RunError(f"no finished run '{run_id}' for model '{model}' (runs: {known})")
     return path
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A finished run: its folder, final validation metrics and provenance (git commit, tracker ids)."""
+
+    path: Path
+    metrics: dict[str, float] = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+
+def summaries(model: str) -> list[RunSummary]:
+    """Every finished run of `model`, oldest first."""
+    return [summarize(path) for path in list_runs(model)]
+
+
+def summarize(run_dir: Path) -> RunSummary:
+    """What a run's folder records about it (empty metrics or provenance when it has none)."""
+    return RunSummary(run_dir, _read_json(run_dir / METRICS), _read_json(run_dir / PROVENANCE))
+
+
+def goal(metric: str) -> str:
+    """The direction in which `metric` improves: "min" for losses and errors, else "max"."""
+    return "min" if any(word in metric.lower() for word in LOWER_IS_BETTER) else "max"
+
+
+def ranked(model: str, metric: str, direction: str | None = None) -> list[RunSummary]:
+    """The finished runs of `model` that have `metric`, best first (ties: the latest first)."""
+    direction = direction or goal(metric)
+    if direction not in ("min", "max"):
+        raise RunError(f"direction must be 'min' or 'max', not '{direction}'")
+    scored = [run for run in reversed(summaries(model)) if isinstance(run.metrics.get(metric), (int, float))]
+    return sorted(scored, key=lambda run: run.metrics[metric], reverse=direction == "max")
+
+
+def best_run(model: str, metric: str, direction: str | None = None) -> Path:
+    """The finished run of `model` with the best final `metric`."""
+    candidates = ranked(model, metric, direction)
+    if not candidates:
+        known = sorted({name for run in summaries(model) for name in run.metrics}) or ["none"]
+        raise RunError(f"no run of model '{model}' has metric '{metric}' (metrics: {', '.join(known)})")
+    return candidates[0].path
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}

@@ -22,7 +22,9 @@ from .. import settings
 from . import data, registry, runs, sources
 from .errors import ProjectError
 
-TRAINING_REQUIREMENTS = ["rich>=13"] + (["mlflow-skinny>=2.14"] if settings.TRACKING == "mlflow" else [])
+# What a job installs beyond the image's torch (a tracking server's client, not a local store).
+TRACKING_REQUIREMENTS = {"mlflow": ["mlflow-skinny>=2.16"], "wandb": ["wandb>=0.19"]}
+TRAINING_REQUIREMENTS = ["rich>=13", *TRACKING_REQUIREMENTS.get(settings.TRACKING, [])]
 
 
 class JobError(ProjectError):

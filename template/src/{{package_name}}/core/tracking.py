@@ -1,56 +1,79 @@
-"""Experiment tracking: every run's metrics go to its folder, and to MLflow when chosen.
+"""Experiment tracking behind one small interface; models and the trainer never import a tracker.
 
-The backend is `settings.TRACKING` ("mlflow" or "none"). MLflow logs to `MLFLOW_TRACKING_URI`
-when set (a tracking server, Databricks, SageMaker managed MLflow), else to a local SQLite
-store (`settings.MLFLOW_DEFAULT_URI`); browse it with `mlflow ui --backend-store-uri <uri>`.
-Inside a SageMaker training job MLflow is used only when MLFLOW_TRACKING_URI is set.
+Whatever the backend, every run writes its per-epoch metrics to `history.jsonl` and its
+provenance (git commit, dirty flag, the tracker's run id) to `run.json` in its folder.
+`settings.TRACKING` names one more backend, a module `core/<name>_tracking.py` with a
+`start(experiment, run_name, provenance)` function returning a `Backend` (or None when the
+backend should stay off, e.g. in a SageMaker job with no tracking server configured).
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-import logging
 import os
+import subprocess
 from pathlib import Path
+from typing import Protocol
 
 from .. import settings
-from . import environment
+from .runs import PROVENANCE
 
 HISTORY = "history.jsonl"
+# A SageMaker job has no git checkout: `remote` passes the launching commit in these.
+COMMIT_VARIABLE, DIRTY_VARIABLE = "PROJECT_GIT_COMMIT", "PROJECT_GIT_DIRTY"
+
+
+class Backend(Protocol):
+    """What a tracking backend does for one run."""
+
+    reference: dict[str, str]  # how to find the run in the tracker, e.g. {"mlflow_run_id": ...}
+
+    def log_params(self, params: dict) -> None: ...
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
+    def log_model(self, files: list[Path]) -> None: ...
+    def finish(self, succeeded: bool) -> None: ...
 
 
 class Tracker:
-    """Record a run's parameters and per-epoch metrics."""
+    """Record one run: parameters, per-epoch metrics and the trained model."""
 
-    def __init__(
-        self, experiment: str, run_name: str, output_dir: Path, backend: str | None = None, enabled: bool = True
-    ):
+    def __init__(self, experiment: str, run_dir: Path, enabled: bool = True, backend: str | None = None):
         self.enabled = enabled
-        self.history_path = Path(output_dir) / HISTORY
+        self.run_dir = Path(run_dir)
+        self.provenance = source_version() if enabled else {}
+        name = backend or settings.TRACKING
+        self._backend = start_backend(name, experiment, self.run_dir.name, self.provenance) if enabled else None
         if enabled:
-            self.history_path.parent.mkdir(parents=True, exist_ok=True)
-        use_mlflow = enabled and (backend or settings.TRACKING) == "mlflow" and _mlflow_reachable()
-        self._mlflow = _start_mlflow(experiment, run_name) if use_mlflow else None
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            reference = self._backend.reference if self._backend else {}
+            record = {"experiment": experiment, "tracking": name, **self.provenance, **reference}
+            (self.run_dir / PROVENANCE).write_text(json.dumps(record, indent=2) + "\n")
 
     def log_params(self, params: dict) -> None:
-        """Record the run's parameters (a nested config is flattened to dotted keys)."""
-        if self._mlflow:
-            self._mlflow.log_params(_flatten(params))
+        """Record the run's parameters (a nested config)."""
+        if self._backend:
+            self._backend.log_params(params)
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         """Record metrics for one step (an epoch)."""
         if not self.enabled:
             return
-        with self.history_path.open("a") as handle:
+        with (self.run_dir / HISTORY).open("a") as handle:
             handle.write(json.dumps({"step": step, **metrics}) + "\n")
-        if self._mlflow:
-            self._mlflow.log_metrics(metrics, step=step)
+        if self._backend:
+            self._backend.log_metrics(metrics, step)
+
+    def log_model(self, files: list[Path]) -> None:
+        """Keep the trained model's files (weights, resolved config) with the run in the tracker."""
+        if self._backend:
+            self._backend.log_model([Path(f) for f in files])
 
     def close(self, succeeded: bool = True) -> None:
         """Mark the run finished (or failed)."""
-        if self._mlflow:
-            self._mlflow.end_run(status="FINISHED" if succeeded else "FAILED")
-            self._mlflow = None
+        if self._backend:
+            self._backend.finish(succeeded)
+            self._backend = None
 
     def __enter__(self) -> Tracker:
         return self
@@ -59,35 +82,42 @@ class Tracker:
         self.close(succeeded=exc_type is None)
 
 
-def read_history(output_dir: Path) -> list[dict]:
+def start_backend(name: str, experiment: str, run_name: str, provenance: dict) -> Backend | None:
+    """The backend called `name` ("none" for none), started for one run."""
+    if name == "none":
+        return None
+    module = importlib.import_module(f"{__package__}.{name}_tracking")
+    return module.start(experiment, run_name, provenance)
+
+
+def source_version(cwd: Path | None = None) -> dict:
+    """The git commit the code came from and whether the working tree had uncommitted changes."""
+    if COMMIT_VARIABLE in os.environ:
+        return {"git_commit": os.environ[COMMIT_VARIABLE], "git_dirty": os.environ.get(DIRTY_VARIABLE) == "true"}
+    commit = _git("rev-parse", "HEAD", cwd=cwd)
+    if commit is None:
+        return {"git_commit": None, "git_dirty": None}
+    changes = _git("status", "--porcelain", cwd=cwd)
+    return {"git_commit": commit, "git_dirty": bool(changes)}
+
+
+def read_history(run_dir: Path) -> list[dict]:
     """The metrics a run logged, one dict per step."""
-    path = Path(output_dir) / HISTORY
+    path = Path(run_dir) / HISTORY
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
-def _mlflow_reachable() -> bool:
-    """In a SageMaker job only a configured tracking server is worth logging to."""
-    return "MLFLOW_TRACKING_URI" in os.environ or not environment.in_sagemaker_job()
+def read_provenance(run_dir: Path) -> dict:
+    """What `run.json` recorded about a run ({} for runs that have none)."""
+    path = Path(run_dir) / PROVENANCE
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _start_mlflow(experiment: str, run_name: str):
-    import mlflow  # imported here: only runs tracked with MLflow need it
-
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI", settings.MLFLOW_DEFAULT_URI))
-    mlflow.set_experiment(experiment)
-    mlflow.start_run(run_name=run_name)
-    return mlflow
-
-
-def _flatten(params: dict, prefix: str = "") -> dict[str, object]:
-    flat: dict[str, object] = {}
-    for key, value in params.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
+def _git(*args: str, cwd: Path | None) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None

@@ -82,8 +82,7 @@ def fit(
         config.save(run_config, paths.model_dir / runs.CONFIG)
     if distributed.world_size() > 1:
         print(f"rank {distributed.rank()}/{distributed.world_size()}: {len(train_loader.sampler)} rows", flush=True)
-    tracker = Tracker(experiment, paths.model_dir.name, paths.output_dir, enabled=main)
-    with tracker, _progress(trainer.progress and main) as bar:
+    with Tracker(experiment, paths.output_dir, enabled=main) as tracker, _progress(trainer.progress and main) as bar:
         tracker.log_params(config.to_dict(run_config))
         task = bar.add_task(experiment, total=trainer.max_epochs, completed=first_epoch, scores="")
         for epoch in range(first_epoch + 1, trainer.max_epochs + 1):
@@ -95,8 +94,9 @@ def fit(
             bar.update(task, advance=1, scores=_format(scores))
             if main and trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0:
                 save_checkpoint(paths.checkpoint_dir, model, optimizer, epoch)
-    if main:
-        save_results(model, scores, paths)
+        if main:
+            save_results(model, scores, paths)
+            tracker.log_model([paths.model_dir / runs.WEIGHTS, paths.model_dir / runs.CONFIG])
     distributed.barrier()
     return TrainingResult(paths, scores)
 

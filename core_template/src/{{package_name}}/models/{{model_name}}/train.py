@@ -23,8 +23,8 @@ CONFIG_FILE = Path(__file__).with_name("config.yaml")
 
 
 def main(argv: list[str] | None = None) -> training.TrainingResult:
-    """Train with `config.yaml`, the job's hyperparameters and `argv` overrides."""
-    overrides = environment.hyperparameter_overrides() + list(sys.argv[1:] if argv is None else argv)
+    """Train with `config.yaml`, then `argv` overrides, then a SageMaker job's hyperparameters."""
+    overrides = list(sys.argv[1:] if argv is None else argv) + environment.hyperparameter_overrides()
     cfg = config.load(model.Config, CONFIG_FILE, overrides)
     cfg.data.path = str(environment.data_source("train", cfg.data.path))
     dataset = data.load_tabular(Path(cfg.data.path), cfg.data.target, cfg.data.features, cfg.data.classes)
