@@ -1,28 +1,23 @@
 """`/invocations` throughput and latency against a bare uvicorn app returning the same bytes.
 
-    .venv/bin/python benchmarks/serve_speed.py [--requests 3000] [--clients 16]
-
 Both servers run in their own process on loopback; the same client (threads with keep-alive
-connections) sends the same request to each. Prints requests per second, p50 and p99 latency,
-and our throughput as a share of the bare app's.
+connections) sends the same request to each. The ratio is our throughput over the bare app's.
 """
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from project import MODEL, PACKAGE, cli, trained_project
+from project import MODEL, PACKAGE, Row, cli, trained_project
 
 BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -83,48 +78,41 @@ def load(port: int, requests: int, clients: int) -> tuple[float, list[float]]:
     return len(latencies) / (time.perf_counter() - start), latencies
 
 
-def report(name: str, rate: float, latencies: list[float]) -> None:
-    cuts = statistics.quantiles(latencies, n=100)
-    print(f"{name:16} {rate:8.0f} req/s   p50 {cuts[49] * 1000:6.2f} ms   p99 {cuts[98] * 1000:6.2f} ms")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--clients", type=int, default=16)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        project, _ = trained_project(folder)
-        cli(project, "bundle", MODEL, "--compression", "none", "--out", folder / "model")
-        ours_port, bare_port = free_port(), free_port()
-        env = {**os.environ, "PYTHONPATH": str(folder / "model" / "code")}
-        ours = subprocess.Popen(
-            [sys.executable, "-m", f"{PACKAGE}.core.serving", folder / "model", "--port", str(ours_port)], env=env
-        )
+def measure(folder: Path, requests: int = 3000, clients: int = 16) -> list[Row]:
+    project, _ = trained_project(folder)
+    cli(project, "bundle", MODEL, "--compression", "none", "--out", folder / "model")
+    ours_port, bare_port = free_port(), free_port()
+    env = {**os.environ, "PYTHONPATH": str(folder / "model" / "code")}
+    ours = subprocess.Popen(
+        [sys.executable, "-m", f"{PACKAGE}.core.serving", folder / "model", "--port", str(ours_port)], env=env
+    )
+    bare = None
+    try:
         wait_ready(ours_port, "/ping")
         connection = http.client.HTTPConnection("127.0.0.1", ours_port)
         connection.request("POST", "/invocations", BODY, HEADERS)
-        answer = connection.getresponse().read()
-        (folder / "bare.py").write_text(BARE_APP.format(body=answer))
-        bare = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bare:app", "--port", str(bare_port), "--log-level", "warning"],
-            cwd=folder,
-        )
-        try:
-            wait_ready(bare_port, "/")
-            load(ours_port, 200, args.clients)  # warm-up
-            bare_rate, bare_latencies = load(bare_port, args.requests, args.clients)
-            ours_rate, ours_latencies = load(ours_port, args.requests, args.clients)
-        finally:
-            for process in (ours, bare):
+        (folder / "bare.py").write_text(BARE_APP.format(body=connection.getresponse().read()))
+        command = [sys.executable, "-m", "uvicorn", "bare:app", "--port", str(bare_port), "--log-level", "warning"]
+        bare = subprocess.Popen(command, cwd=folder)
+        wait_ready(bare_port, "/")
+        load(ours_port, 200, clients)  # warm-up
+        bare_rate, bare_latencies = load(bare_port, requests, clients)
+        ours_rate, ours_latencies = load(ours_port, requests, clients)
+    finally:
+        for process in (ours, bare):
+            if process:
                 process.terminate()
                 process.wait()
-    print(f"{args.requests} requests from {args.clients} clients, keep-alive, loopback")
-    report("bare uvicorn", bare_rate, bare_latencies)
-    report("our /invocations", ours_rate, ours_latencies)
-    print(f"throughput ratio (ours / bare): {ours_rate / bare_rate:.2f}x")
+    return [
+        Row(
+            f"serve: throughput, {requests} requests from {clients} clients",
+            f"{ours_rate:.0f} req/s, p99 {p99(ours_latencies):.1f} ms",
+            f"bare uvicorn app {bare_rate:.0f} req/s, p99 {p99(bare_latencies):.1f} ms",
+            ours_rate / bare_rate,
+            ">= 0.8x",
+        )
+    ]
 
 
-if __name__ == "__main__":
-    main()
+def p99(latencies: list[float]) -> float:
+    return statistics.quantiles(latencies, n=100)[98] * 1000

@@ -31,7 +31,7 @@ IMAGE_ACCOUNTS = {
 }
 # Tracker settings a job inherits from the machine that launches it (never credentials: a job's
 # environment is readable by anyone who can describe it).
-FORWARDED_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "WANDB_PROJECT", "WANDB_ENTITY")
+FORWARDED_VARIABLES = ("MLFLOW_TRACKING_URI", "WANDB_PROJECT", "WANDB_ENTITY")
 
 
 def training_image(region: str) -> str:
