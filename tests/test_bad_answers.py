@@ -35,5 +35,5 @@ def test_bad_answer_is_refused_and_writes_nothing(tmp_path, answers, message):
 
 def test_unknown_choice_is_refused(tmp_path):
     with pytest.raises(ValueError):
-        render(tmp_path / "project", tracking="wandb")
+        render(tmp_path / "project", tracking="tensorboard")
     assert not (tmp_path / "project").exists()
