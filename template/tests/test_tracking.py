@@ -1,6 +1,8 @@
 """Tracking that every backend shares: history, provenance (git commit, dirty flag), run ranking."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,11 @@ def test_best_run_follows_the_metric_direction(core, workdir):
         core.runs.best_run("m", "f1")
     with pytest.raises(core.runs.RunError, match="'min' or 'max'"):
         core.runs.best_run("m", "val_loss", "lowest")
+
+
+def test_only_a_backend_module_imports_its_tracking_library(package):
+    source = Path(__file__).resolve().parents[1] / "src" / package
+    for path in source.rglob("*.py"):
+        for library in ("mlflow", "wandb"):
+            if re.search(rf"^\s*(import|from) {library}\b", path.read_text(), re.MULTILINE):
+                assert path.name == f"{library}_tracking.py", f"{path} imports {library}"

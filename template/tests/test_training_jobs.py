@@ -62,7 +62,19 @@ def test_staged_entry_point_runs_as_a_training_job(core, model, workdir):
     assert "max_epochs: 2" in saved and str(channel) in saved
     assert (workdir / "job" / "model" / "model.pt").is_file()
     assert json.loads((workdir / "job" / "output" / "metrics.json").read_text())["val_accuracy"] >= 0
+    records = {"metrics.json", "history.jsonl", "run.json"}  # so a fetched job's model is a complete run
+    assert records <= {p.name for p in (workdir / "job" / "model").iterdir()}
     assert not (workdir / "runs").exists()  # a job writes only where SageMaker says
+
+
+def test_job_hyperparameters_override_arguments_which_override_config_yaml(core, model, workdir, monkeypatch):
+    monkeypatch.setenv("SM_HPS", json.dumps({"trainer.max_epochs": 2}))
+    train = core.registry.module(model, "train")
+    result = train.main(["trainer.max_epochs=7", "trainer.seed=5", "trainer.progress=false"])
+    saved = core.config.load(core.registry.module(model, "model").Config, result.paths.model_dir / "config.yaml")
+    defaults = core.config.load(core.registry.module(model, "model").Config, train.CONFIG_FILE)
+    assert (saved.trainer.max_epochs, saved.trainer.seed) == (2, 5)
+    assert saved.optimizer == defaults.optimizer  # untouched keys keep config.yaml's values
 
 
 def test_local_sagemaker_job_becomes_a_local_run(core, model, workdir):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +21,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from . import config, distributed, runs
+from . import config, distributed, runs, tracking
 from .environment import RunPaths
 from .errors import ProjectError
-from .tracking import Tracker
 
 CHECKPOINT = "last.pt"
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
@@ -82,7 +82,8 @@ def fit(
         config.save(run_config, paths.model_dir / runs.CONFIG)
     if distributed.world_size() > 1:
         print(f"rank {distributed.rank()}/{distributed.world_size()}: {len(train_loader.sampler)} rows", flush=True)
-    with Tracker(experiment, paths.output_dir, enabled=main) as tracker, _progress(trainer.progress and main) as bar:
+    tracker = tracking.Tracker(experiment, paths.output_dir, enabled=main)
+    with tracker, _progress(trainer.progress and main) as bar:
         tracker.log_params(config.to_dict(run_config))
         task = bar.add_task(experiment, total=trainer.max_epochs, completed=first_epoch, scores="")
         for epoch in range(first_epoch + 1, trainer.max_epochs + 1):
@@ -149,11 +150,20 @@ def restore_checkpoint(folder: Path, model: nn.Module, optimizer) -> int:
 
 
 def save_results(model: nn.Module, scores: dict[str, float], paths: RunPaths) -> None:
-    """Write the trained weights and the final validation metrics (the config is saved at the start)."""
+    """Write the trained weights and the final validation metrics (the config is saved at the start).
+
+    In a SageMaker job the run's records (metrics, history, provenance) are copied from the
+    output folder to the model folder too, so the job's model.tar.gz, fetched as a local run,
+    can be listed and ranked like any other run.
+    """
     paths.model_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), paths.model_dir / runs.WEIGHTS)
     paths.output_dir.mkdir(parents=True, exist_ok=True)
     (paths.output_dir / runs.METRICS).write_text(json.dumps(scores, indent=2) + "\n")
+    if paths.output_dir.resolve() != paths.model_dir.resolve():
+        for name in (runs.METRICS, tracking.HISTORY, runs.PROVENANCE):
+            if (paths.output_dir / name).is_file():
+                shutil.copyfile(paths.output_dir / name, paths.model_dir / name)
 
 
 def _progress(enabled: bool) -> Progress:

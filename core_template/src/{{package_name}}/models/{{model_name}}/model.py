@@ -55,11 +55,11 @@ class TabularClassifier(nn.Module):
     def predict(self, rows: list) -> list[dict]:
         """Label and class probabilities for each row (a list or a {feature: value} dict); call in eval mode."""
         features = torch.tensor(payloads.feature_matrix(rows, self.feature_names))
-        probabilities = self(features).softmax(dim=1)
+        probabilities = self(features).softmax(dim=1).tolist()  # one conversion, not one per value
         return [
             {
-                "label": self.classes[int(p.argmax())],
-                "probabilities": {c: round(float(v), 6) for c, v in zip(self.classes, p, strict=True)},
+                "label": self.classes[p.index(max(p))],
+                "probabilities": {c: round(v, 6) for c, v in zip(self.classes, p, strict=True)},
             }
             for p in probabilities
         ]
