@@ -44,11 +44,11 @@ class Tracker:
         self.provenance = source_version() if enabled else {}
         name = backend or settings.TRACKING
         self._backend = start_backend(name, experiment, self.run_dir.name, self.provenance) if enabled else None
+        reference = self._backend.reference if self._backend else {}
+        self.run_record = {"experiment": experiment, "tracking": name, **self.provenance, **reference}
         if enabled:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            reference = self._backend.reference if self._backend else {}
-            record = {"experiment": experiment, "tracking": name, **self.provenance, **reference}
-            (self.run_dir / PROVENANCE).write_text(json.dumps(record, indent=2) + "\n")
+            (self.run_dir / PROVENANCE).write_text(json.dumps(self.run_record, indent=2) + "\n")
 
     def log_params(self, params: dict) -> None:
         """Record the run's parameters (a nested config)."""
