@@ -35,6 +35,11 @@ def test_run_folder_records_history_and_provenance_without_a_backend(core, git_w
     assert (provenance["git_commit"], provenance["git_dirty"]) == (head_commit, False)
 
 
+def test_an_unknown_backend_is_a_clear_error(core, tmp_path):
+    with pytest.raises(core.tracking.TrackingError, match=r"no core/tensorboard_tracking\.py"):
+        core.tracking.Tracker("m", tmp_path / "run", backend="tensorboard")
+
+
 def test_disabled_tracker_writes_nothing(core, tmp_path):
     with core.tracking.Tracker("m", tmp_path / "run", enabled=False) as tracker:
         tracker.log_metrics({"val_loss": 1.0}, step=1)

@@ -17,11 +17,16 @@ from pathlib import Path
 from typing import Protocol
 
 from .. import settings
+from .errors import ProjectError
 from .runs import PROVENANCE
 
 HISTORY = "history.jsonl"
 # A SageMaker job has no git checkout: `remote` passes the launching commit in these.
 COMMIT_VARIABLE, DIRTY_VARIABLE = "PROJECT_GIT_COMMIT", "PROJECT_GIT_DIRTY"
+
+
+class TrackingError(ProjectError):
+    """A tracking backend that does not exist or cannot start (an unreachable server, say)."""
 
 
 class Backend(Protocol):
@@ -86,8 +91,14 @@ def start_backend(name: str, experiment: str, run_name: str, provenance: dict) -
     """The backend called `name` ("none" for none), started for one run."""
     if name == "none":
         return None
-    module = importlib.import_module(f"{__package__}.{name}_tracking")
-    return module.start(experiment, run_name, provenance)
+    try:
+        module = importlib.import_module(f"{__package__}.{name}_tracking")
+    except ModuleNotFoundError as error:
+        raise TrackingError(f"unknown tracking backend '{name}': there is no core/{name}_tracking.py") from error
+    try:
+        return module.start(experiment, run_name, provenance)
+    except Exception as error:
+        raise TrackingError(f"tracking with {name} could not start: {type(error).__name__}: {error}") from error
 
 
 def source_version(cwd: Path | None = None) -> dict:
