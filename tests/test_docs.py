@@ -30,11 +30,12 @@ def test_every_scaffold_command_is_documented():
     assert len(commands) >= 4 and all(f"`scaffold {name}" in page for name in commands), sorted(commands)
 
 
-def test_every_project_command_is_in_the_rendered_readme(tmp_path):
+def test_every_project_command_is_in_the_rendered_readme_and_the_tour(tmp_path):
     project = render(tmp_path / "project")
     env = {**rendered_env(), "PYTHONPATH": str(project / "src")}
     code = f"import typer.main, {DEFAULT_PACKAGE}.cli as c; print(*typer.main.get_command(c.app).commands)"
     commands = run(sys.executable, "-c", code, cwd=project, env=env).stdout.split()
-    readme = (project / "README.md").read_text()
+    readme, tour = (project / "README.md").read_text(), (DOCS / "tour.md").read_text()
     assert {"train", "runs", "config", "bundle", "serve", "deploy"} <= set(commands)
     assert all(f"| `{DEFAULT_PACKAGE} {command}" in readme for command in commands), commands
+    assert all(f"| `{DEFAULT_PACKAGE} {command}" in tour for command in commands), commands
