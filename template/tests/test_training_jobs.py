@@ -77,9 +77,12 @@ def test_job_hyperparameters_override_arguments_which_override_config_yaml(core,
     assert saved.optimizer == defaults.optimizer  # untouched keys keep config.yaml's values
 
 
-def test_local_sagemaker_job_becomes_a_local_run(core, model, workdir):
+def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_commit):
+    workdir = git_workdir
     run_dir = core.staging.run_local_job(model, workdir / "data" / "samples", {"trainer.max_epochs": "3"})
     assert [workdir / run_dir] == finished_runs(workdir, model)
+    provenance = json.loads((run_dir / "run.json").read_text())  # the job has no checkout, yet knows its commit
+    assert (provenance["git_commit"], provenance["git_dirty"]) == (head_commit, False)
     saved = (run_dir / "config.yaml").read_text()
     assert "max_epochs: 3" in saved and "/opt/ml/input/data/train" in saved
     assert {"model.pt", "metrics.json", "history.jsonl"} <= {p.name for p in run_dir.iterdir()}
@@ -114,7 +117,7 @@ def test_remote_jobs_inherit_provenance_and_tracker_settings_but_no_credentials(
 ):
     monkeypatch.setenv("WANDB_PROJECT", "team-project")
     monkeypatch.setenv("WANDB_API_KEY", "secret")
-    environment = core.remote.job_environment()
+    environment = core.tracking.job_environment()
     assert (environment["PROJECT_GIT_COMMIT"], environment["PROJECT_GIT_DIRTY"]) == (head_commit, "false")
     assert environment["WANDB_PROJECT"] == "team-project"
     assert environment["MLFLOW_TRACKING_URI"].startswith("sqlite:")

@@ -11,7 +11,6 @@ that `bundle` and `deploy` take. `invoke` calls a deployed endpoint.
 from __future__ import annotations
 
 import json
-import os
 import tarfile
 import tempfile
 import time
@@ -29,9 +28,6 @@ IMAGE_ACCOUNTS = {
     "eu-south-1": "692866216735",
     "us-gov-west-1": "442386744353",
 }
-# Tracker settings a job inherits from the machine that launches it (never credentials: a job's
-# environment is readable by anyone who can describe it).
-FORWARDED_VARIABLES = ("MLFLOW_TRACKING_URI", "WANDB_PROJECT", "WANDB_ENTITY")
 
 
 def training_image(region: str) -> str:
@@ -66,21 +62,11 @@ def launch_training(
             CheckpointConfig={"S3Uri": f"{base}/checkpoints/{job}", "LocalPath": "/opt/ml/checkpoints"},
             ResourceConfig={"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": 30},
             StoppingCondition={"MaxRuntimeInSeconds": 24 * 3600},
-            Environment=job_environment(),
+            Environment=tracking.job_environment(),
         )
     except botocore.exceptions.ClientError as error:
         raise aws.AwsError(f"training job {job} was not created: {aws.explain(error)}") from error
     return job
-
-
-def job_environment() -> dict[str, str]:
-    """The job's environment: the launching git commit (for tracking) and forwarded tracker settings."""
-    environment = {name: os.environ[name] for name in FORWARDED_VARIABLES if name in os.environ}
-    provenance = tracking.source_version()
-    if provenance["git_commit"]:
-        environment[tracking.COMMIT_VARIABLE] = provenance["git_commit"]
-        environment[tracking.DIRTY_VARIABLE] = str(provenance["git_dirty"]).lower()
-    return environment
 
 
 def describe_training(job: str, endpoint_url: str | None) -> dict:

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from .. import settings
-from . import data, registry, runs, sources
+from . import data, registry, runs, sources, tracking
 from .errors import ProjectError
 
 # What a job installs beyond the image's torch (a tracking server's client, not a local store).
@@ -81,6 +81,7 @@ def _job_environment(ml: Path, code: Path, hyperparameters: dict[str, str]) -> d
     hosts = {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}
     (config / "resourceconfig.json").write_text(json.dumps(hosts))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("SM_")}
+    env |= tracking.job_environment()
     env |= {
         "SM_MODEL_DIR": str(ml / "model"),
         "SM_OUTPUT_DATA_DIR": str(ml / "output" / "data"),

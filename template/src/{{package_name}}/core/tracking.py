@@ -21,8 +21,11 @@ from .errors import ProjectError
 from .runs import PROVENANCE
 
 HISTORY = "history.jsonl"
-# A SageMaker job has no git checkout: `remote` passes the launching commit in these.
+# A SageMaker job has no git checkout: it gets the launching commit in these.
 COMMIT_VARIABLE, DIRTY_VARIABLE = "PROJECT_GIT_COMMIT", "PROJECT_GIT_DIRTY"
+# Tracker settings a job inherits from the machine that launches it (never credentials: a job's
+# environment is readable by anyone who can describe it).
+FORWARDED_VARIABLES = ("MLFLOW_TRACKING_URI", "WANDB_PROJECT", "WANDB_ENTITY")
 
 
 class TrackingError(ProjectError):
@@ -110,6 +113,16 @@ def source_version(cwd: Path | None = None) -> dict:
         return {"git_commit": None, "git_dirty": None}
     changes = _git("status", "--porcelain", cwd=cwd)
     return {"git_commit": commit, "git_dirty": bool(changes)}
+
+
+def job_environment() -> dict[str, str]:
+    """What a training job needs to track like a local run: the launching commit, tracker settings."""
+    environment = {name: os.environ[name] for name in FORWARDED_VARIABLES if name in os.environ}
+    provenance = source_version()
+    if provenance["git_commit"]:
+        environment[COMMIT_VARIABLE] = provenance["git_commit"]
+        environment[DIRTY_VARIABLE] = str(provenance["git_dirty"]).lower()
+    return environment
 
 
 def read_history(run_dir: Path) -> list[dict]:
