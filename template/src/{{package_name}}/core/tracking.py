@@ -117,7 +117,7 @@ def source_version(cwd: Path | None = None) -> dict:
 
 def job_environment() -> dict[str, str]:
     """What a training job needs to track like a local run: the launching commit, tracker settings."""
-    environment = {name: os.environ[name] for name in FORWARDED_VARIABLES if name in os.environ}
+    environment = {name: os.environ[name] for name in FORWARDED_VARIABLES if os.environ.get(name)}
     provenance = source_version()
     if provenance["git_commit"]:
         environment[COMMIT_VARIABLE] = provenance["git_commit"]
