@@ -352,7 +352,8 @@ def _commit(provenance: dict) -> str:
 
 
 def _tracker_run(provenance: dict) -> str:
-    return provenance.get("mlflow_run_id") or provenance.get("wandb_run_id") or "-"
+    """The run id the backend recorded (`<backend>_run_id` in run.json)."""
+    return provenance.get(f"{provenance.get('tracking')}_run_id") or "-"
 
 
 def _format(metrics: dict) -> str:

@@ -35,7 +35,7 @@ class TrackingError(ProjectError):
 class Backend(Protocol):
     """What a tracking backend does for one run."""
 
-    reference: dict[str, str]  # how to find the run in the tracker, e.g. {"mlflow_run_id": ...}
+    reference: dict[str, str]  # how to find the run in the tracker: at least {"<name>_run_id": ...}
 
     def log_params(self, params: dict) -> None: ...
     def log_metrics(self, metrics: dict[str, float], step: int) -> None: ...
@@ -75,7 +75,7 @@ class Tracker:
     def log_model(self, files: list[Path]) -> None:
         """Keep the trained model's files (weights, resolved config) with the run in the tracker."""
         if self._backend:
-            self._backend.log_model([Path(f) for f in files])
+            self._backend.log_model(files)
 
     def close(self, succeeded: bool = True) -> None:
         """Mark the run finished (or failed)."""
@@ -131,12 +131,6 @@ def read_history(run_dir: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line]
-
-
-def read_provenance(run_dir: Path) -> dict:
-    """What `run.json` recorded about a run ({} for runs that have none)."""
-    path = Path(run_dir) / PROVENANCE
-    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _git(*args: str, cwd: Path | None) -> str | None:
