@@ -1,29 +1,47 @@
 """Shared fixtures: the package under test, a scratch working folder, trained runs, live servers.
 
 Tests import the project through the `core` fixture (a namespace of the core modules), so no
-test file has to spell out the package name.
+test file has to spell out the package name. Core tests use the probe model of
+tests/fixture_models/ (added to the package's models path here), never the project's own
+models, so replacing or removing those leaves them green. Each model's tests are in
+tests/models/<name>/ and run from its contract.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import pkgutil
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = next(p.parent.name for p in (ROOT / "src").glob("*/settings.py"))
 SAMPLES = ROOT / "data" / "samples"
+FIXTURE_MODELS = Path(__file__).with_name("fixture_models")  # the probe model, and its data in data/
+PROBE = "probe"
+TOOLKIT_DRIVER = Path(__file__).with_name("sagemaker_toolkit_driver.py")
 
 
 def import_project(module: str):
     """Import `<package>.<module>`."""
     return importlib.import_module(f"{PACKAGE}.{module}")
+
+
+import_project("models").__path__.append(str(FIXTURE_MODELS))
+
+
+def copy_samples(dest: Path) -> None:
+    """The project's sample data and the probe model's, in `dest/data/samples/`."""
+    if SAMPLES.is_dir():
+        shutil.copytree(SAMPLES, dest / "data" / "samples")
+    shutil.copytree(FIXTURE_MODELS / "data", dest / "data" / "samples", dirs_exist_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +70,7 @@ def _isolated_tracking(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
     """A scratch working folder holding the sample data, made the current directory."""
-    shutil.copytree(SAMPLES, tmp_path / "data" / "samples")
+    copy_samples(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -75,7 +93,7 @@ def head_commit(git_workdir) -> str:
 @pytest.fixture(scope="session")
 def session_workdir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("project")
-    shutil.copytree(SAMPLES, folder / "data" / "samples")
+    copy_samples(folder)
     return folder
 
 
@@ -138,14 +156,39 @@ def served_model(core, unpacked_bundle, start_endpoint):
     return serve
 
 
-def sample_requests(model_dir: Path, n: int = 10) -> tuple[list[dict], list[str]]:
-    """`n` rows of a run's own data as feature dicts, and their true labels."""
-    cfg = yaml.safe_load((model_dir / "config.yaml").read_text())["data"]
-    source = model_dir.parents[2] / cfg["path"]  # data paths are relative to the run's working folder
-    return import_project("core.data").labelled_samples(source, cfg["features"], cfg["target"], n, seed=3)
+@pytest.fixture(scope="session")
+def examples(core, session_workdir, trained_run):
+    """`examples(model, n)`: the example requests `model`'s contract makes from its trained run's data."""
+
+    def make(model: str, n: int = 10) -> list:
+        run_dir = trained_run(model)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(session_workdir)  # data paths are relative to the run's working folder
+            return core.contract.of(model).examples(run_dir, n)
+
+    return make
 
 
 @pytest.fixture(scope="session")
-def samples():
-    """`samples(run_dir, n)`: feature rows of a run's own data and their true labels."""
-    return sample_requests
+def ask_toolkit():
+    """`ask_toolkit(model_dir, requests)`: answers of SageMaker's own PyTorch serving toolkit for an unpacked bundle.
+
+    Requests are `{"body": str | bytes, "headers": {...}}`; answers `{"status", "content_type", "body"}`.
+    """
+
+    def ask(model_dir: Path, requests: list[dict]) -> list[dict]:
+        encoded = [dict(r, body=_as_text(r["body"]), binary=isinstance(r["body"], bytes)) for r in requests]
+        env = {**os.environ, "PYTHONPATH": str(model_dir / "code"), "SAGEMAKER_PROGRAM": "inference.py"}
+        command = [sys.executable, TOOLKIT_DRIVER, str(model_dir)]
+        result = subprocess.run(
+            command, input=json.dumps(encoded), capture_output=True, text=True, env=env, cwd=model_dir.parent
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    return ask
+
+
+def _as_text(body: str | bytes) -> str:
+    """A request body as JSON-safe text (bytes as latin-1, which maps every byte to one character)."""
+    return body.decode("latin-1") if isinstance(body, bytes) else body

@@ -4,7 +4,8 @@
 
 Run in a fresh process whose import path holds only the bundle's `code/` folder (the
 container's PYTHONPATH), so the toolkit loads the bundle's copy of the code. Requests are
-`{"body": str, "headers": {...}}`; answers are `{"status", "content_type", "body"}`. The
+`{"body": str, "binary": bool, "headers": {...}}` (a binary body as latin-1 text); answers are
+`{"status", "content_type", "body"}`. The
 toolkit's HandlerService is driven directly with a small context object, without TorchServe.
 """
 
@@ -45,7 +46,8 @@ def main() -> None:
     answers = []
     for request in json.load(sys.stdin):
         context = Context(model_dir, request["headers"])
-        [body] = service.handle([{"body": request["body"].encode()}], context)
+        raw = request["body"].encode("latin-1" if request.get("binary") else "utf-8")
+        [body] = service.handle([{"body": raw}], context)
         body = body.decode() if isinstance(body, bytes) else str(body)
         answers.append({"status": context.status, "content_type": context.content_type, "body": body})
     json.dump(answers, sys.stdout)

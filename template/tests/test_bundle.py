@@ -1,15 +1,35 @@
 """Bundles: the SageMaker PyTorch layout, reproducible bytes, safe unpacking."""
 
+import dataclasses
 import hashlib
 import io
+import shutil
 import tarfile
 
 import pytest
 
 
 @pytest.fixture(scope="module")
-def model(core):
-    return core.registry.names()[0]
+def model():
+    return "probe"
+
+
+@pytest.fixture
+def run_with(core, model, trained_run, tmp_path, monkeypatch):
+    """`run_with(files, artifacts)`: a copy of a trained run plus `files`, whose contract lists `artifacts`."""
+
+    def make(files: dict[str, str], artifacts: tuple[str, ...]):
+        run_dir = tmp_path / "run"
+        shutil.copytree(trained_run(model), run_dir, ignore=shutil.ignore_patterns("*.tar.gz", "checkpoints"))
+        for name, text in files.items():
+            (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (run_dir / name).write_text(text)
+        declared = dataclasses.replace(core.contract.of(model), artifacts=artifacts)
+        monkeypatch.setattr(core.bundle.contract, "of", lambda name: declared)
+        monkeypatch.chdir(tmp_path)
+        return run_dir
+
+    return make
 
 
 def test_bundle_has_the_container_layout(core, model, trained_run, package, tmp_path):
@@ -25,7 +45,8 @@ def test_bundle_has_the_container_layout(core, model, trained_run, package, tmp_
     others = set(core.registry.names()) - {model}
     assert not [n for n in names if any(f"/models/{other}/" in n for other in others)]
     assert f"from {package}.models.{model}.inference import model_fn" in entry
-    assert "torch" not in [line.split(">")[0].split("=")[0].strip() for line in requirements.splitlines()]
+    required = [line.split(">")[0].split("=")[0].strip() for line in requirements.splitlines()]
+    assert "torch" not in required and {"omegaconf", "python-mimeparse"} <= set(required)
 
 
 def test_bundle_bytes_are_reproducible(core, model, trained_run, tmp_path):
@@ -48,7 +69,7 @@ def test_unpacking_refuses_unsafe_members(core, tmp_path):
 
 
 def test_a_run_without_weights_cannot_be_bundled(core, model, tmp_path):
-    with pytest.raises(core.bundle.BundleError, match=r"missing model\.pt"):
+    with pytest.raises(core.errors.ProjectError, match=r"missing model\.pt"):
         core.bundle.build(model, tmp_path, tmp_path / "model.tar.gz")
     assert not (tmp_path / "model.tar.gz").exists()
 
@@ -71,3 +92,44 @@ def test_bundle_never_overwrites_what_is_not_a_bundle(core, model, trained_run, 
     assert mine.read_text() == "mine"
     with pytest.raises(core.bundle.BundleError, match="compression must be"):
         core.bundle.build(model, trained_run(model), tmp_path / "x.tar.zst", compression="zstd")
+
+
+def test_the_artifacts_a_contract_lists_ship_next_to_the_weights(core, model, run_with, tmp_path):
+    run_dir = run_with({"vocab.json": '{"a": 1}', "tokenizer/merges.txt": "a b", "scratch.txt": "x"}, ("vocab.json", "tokenizer/merges.txt"))
+    with tarfile.open(core.bundle.build(model, run_dir, tmp_path / "model.tar.gz")) as tar:
+        names = set(tar.getnames())
+        assert tar.extractfile("vocab.json").read() == b'{"a": 1}'
+    assert {"model.pt", "config.yaml", "vocab.json", "tokenizer/merges.txt"} <= names
+    assert "scratch.txt" not in names
+
+
+@pytest.mark.parametrize(
+    ("artifact", "message"),
+    [
+        (".env", "dotfile"),
+        ("secrets/.aws/credentials", "dotfile"),
+        ("analysis.ipynb", "notebook"),
+        ("__pycache__/x.pyc", "cache"),
+        ("../outside.txt", "inside the run folder"),
+        ("absent.json", "missing absent.json"),
+        ("link.txt", "outside the project"),
+    ],
+)
+def test_secrets_junk_and_links_out_of_the_project_are_refused(core, model, run_with, tmp_path, artifact, message):
+    files = {".env": "KEY=secret", "secrets/.aws/credentials": "k", "analysis.ipynb": "{}", "__pycache__/x.pyc": "x"}
+    run_dir = run_with(files, (artifact,))
+    (tmp_path.parent / "elsewhere.txt").write_text("not ours")
+    (run_dir / "link.txt").symlink_to(tmp_path.parent / "elsewhere.txt")
+    with pytest.raises(core.errors.ProjectError, match=message):
+        core.bundle.build(model, run_dir, tmp_path / "model.tar.gz")
+    assert not (tmp_path / "model.tar.gz").exists()
+
+
+def test_a_secret_in_the_model_folder_stops_the_bundle(core, model, trained_run, tmp_path):
+    secret = core.registry.folder(model) / ".env"
+    secret.write_text("KEY=secret")
+    try:
+        with pytest.raises(core.errors.ProjectError, match="dotfile"):
+            core.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
+    finally:
+        secret.unlink()

@@ -20,7 +20,7 @@ def test_models_lists_every_model(core, cli):
 
 
 def test_train_then_bundle_the_latest_run(core, cli, workdir):
-    model = core.registry.names()[0]
+    model = "probe"
     trained = cli("train", model, "trainer.max_epochs=2", "trainer.progress=false")
     assert trained.exit_code == 0, trained.output
     run_dir = core.runs.find_run(model)
@@ -52,7 +52,7 @@ def test_train_then_bundle_the_latest_run(core, cli, workdir):
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
-    model = core.registry.names()[0]
+    model = "probe"
     result = cli(*[a.format(model=model) for a in args])
     assert result.exit_code == 2
     assert message in result.output
@@ -60,14 +60,14 @@ def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
 
 
 def test_bad_config_fails_before_training_starts(core, cli, workdir):
-    result = cli("train", core.registry.names()[0], "data.batch_size=many")
+    result = cli("train", "probe", "data.batch_size=many")
     assert result.exit_code == 2
     assert "key: data.batch_size" in result.output
     assert not (workdir / "runs").exists()
 
 
 def test_config_prints_what_training_would_use(core, cli, workdir):
-    model = core.registry.names()[0]
+    model = "probe"
     result = cli("config", model, "trainer.max_epochs=3", "optimizer.lr=0.5")
     assert result.exit_code == 0, result.output
     printed = yaml.safe_load(result.output)
@@ -76,7 +76,7 @@ def test_config_prints_what_training_would_use(core, cli, workdir):
 
 
 def test_runs_are_listed_and_the_best_one_bundled(core, cli, workdir):
-    model = core.registry.names()[0]
+    model = "probe"
     for epochs in (1, 3, 2):
         trained = cli("train", model, f"trainer.max_epochs={epochs}", "trainer.progress=false", "optimizer.lr=0.001")
         assert trained.exit_code == 0, trained.output
@@ -94,7 +94,7 @@ def test_runs_are_listed_and_the_best_one_bundled(core, cli, workdir):
 
 
 def test_stage_and_local_sagemaker_job_from_the_cli(core, cli, workdir):
-    model = core.registry.names()[0]
+    model = "probe"
     staged = cli("train", model, "--stage", workdir / "source")
     assert staged.exit_code == 0, staged.output
     assert (workdir / "source" / "train.py").is_file()

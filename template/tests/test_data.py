@@ -4,12 +4,12 @@ import pytest
 import torch
 
 
-def test_loads_the_sample_data(core, workdir):
-    data = core.data.load_tabular(workdir / "data/samples/iris.csv", "species")
-    assert data.features.shape == (150, 4) and data.features.dtype == torch.float32
-    assert data.classes == ["setosa", "versicolor", "virginica"]
-    assert data.feature_names == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
-    assert torch.bincount(data.targets).tolist() == [50, 50, 50]
+def test_loads_a_csv_file(core, tmp_path):
+    (tmp_path / "a.csv").write_text("x,y,label\n1,2,b\n3,4,a\n5,6,b\n")
+    data = core.data.load_tabular(tmp_path / "a.csv", "label")
+    assert data.features.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    assert data.features.dtype == torch.float32
+    assert (data.classes, data.feature_names, data.targets.tolist()) == (["a", "b"], ["x", "y"], [1, 0, 1])
 
 
 def test_a_folder_of_csv_files_is_one_data_set(core, tmp_path):
@@ -23,7 +23,7 @@ def test_a_folder_of_csv_files_is_one_data_set(core, tmp_path):
 @pytest.mark.parametrize(
     ("files", "target", "message"),
     [
-        ({"a.csv": "x,label\n1,a\n"}, "species", "missing column"),
+        ({"a.csv": "x,label\n1,a\n"}, "colour", "missing column"),
         ({"a.csv": "x,y\n1,a\n"}, "x", "non-numeric"),
         ({"a.csv": "x,y\n"}, "y", "no data rows"),
         ({"a.csv": "x,y\n1,a\n", "b.csv": "y,x\na,1\n"}, "y", "header differs"),
@@ -49,11 +49,11 @@ def test_unknown_label_is_refused_when_classes_are_given(core, tmp_path):
 
 
 def test_split_is_seeded_disjoint_and_complete(core, workdir):
-    data = core.data.load_tabular(workdir / "data/samples/iris.csv", "species")
+    data = core.data.load_tabular(workdir / "data/samples/probe/points.csv", "side")
     train, val = core.data.split(data, 0.2, seed=1)
     again, _ = core.data.split(data, 0.2, seed=1)
     other, _ = core.data.split(data, 0.2, seed=2)
-    assert (len(train), len(val)) == (120, 30)
+    assert (len(train), len(val)) == (96, 24)
     assert torch.equal(train.tensors[0], again.tensors[0])
     assert not torch.equal(train.tensors[0], other.tensors[0])
     rows = {tuple(r) for r in torch.cat([train.tensors[0], val.tensors[0]]).tolist()}
@@ -61,6 +61,26 @@ def test_split_is_seeded_disjoint_and_complete(core, workdir):
 
 
 def test_samples_are_seeded_rows(core, workdir):
-    rows = core.data.sample_rows(workdir / "data/samples", 5, seed=4, columns=["species"])
-    assert rows == core.data.sample_rows(workdir / "data/samples", 5, seed=4, columns=["species"])
-    assert len(rows) == 5 and set(rows[0]) == {"species"}
+    rows = core.data.sample_rows(workdir / "data/samples/probe", 5, seed=4, columns=["side"])
+    assert rows == core.data.sample_rows(workdir / "data/samples/probe", 5, seed=4, columns=["side"])
+    assert len(rows) == 5 and set(rows[0]) == {"side"}
+
+
+def test_a_channel_takes_files_of_any_type_at_any_depth(core, tmp_path):
+    for name in ("cats/1.png", "dogs/2.jpg", "labels.csv", ".env", ".cache/x"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert list(core.data.channel_files(tmp_path)) == ["cats/1.png", "dogs/2.jpg", "labels.csv"]
+    assert list(core.data.channel_files(tmp_path / "labels.csv")) == ["labels.csv"]
+    with pytest.raises(core.data.DataError, match="data not found"):
+        core.data.channel_files(tmp_path / "absent")
+
+
+def test_files_per_class_folder_are_labelled_by_folder(core, tmp_path):
+    for name in ("cats/1.png", "dogs/2.PNG", "dogs/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    files, labels = core.data.labelled_files(tmp_path, (".png",))
+    assert [f.name for f in files] == ["1.png", "2.PNG"] and labels == ["cats", "dogs"]
+    with pytest.raises(core.data.DataError, match="no .jpg files"):
+        core.data.labelled_files(tmp_path, (".jpg",))

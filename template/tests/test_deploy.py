@@ -59,7 +59,7 @@ def aws_env(emulator, monkeypatch, core):
 
 @pytest.fixture
 def bundle(core, trained_run, tmp_path):
-    model = core.registry.names()[0]
+    model = "probe"
     return model, core.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
 
 
@@ -190,10 +190,10 @@ def test_no_credentials_is_a_clear_error(core, aws_env, bundle, monkeypatch, tmp
 
 
 def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, workdir, monkeypatch):
-    model = core.registry.names()[0]
+    model = "probe"
     monkeypatch.chdir(workdir)
     job = core.remote.launch_training(
-        model, workdir / "data" / "samples", {"trainer.max_epochs": "3"}, "ml.m5.large", aws_env
+        model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "3"}, "ml.m5.large", aws_env
     )
     described = core.remote.describe_training(job, aws_env)
     hyperparameters = described["HyperParameters"]
@@ -209,7 +209,7 @@ def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, w
 
 def test_a_finished_jobs_model_becomes_a_local_run(core, aws_env, trained_run, workdir, monkeypatch, tmp_path):
     """moto never runs the job: its model.tar.gz is put where SageMaker would write it."""
-    model = core.registry.names()[0]
+    model = "probe"
     archive = tmp_path / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         for name in ("model.pt", "config.yaml"):
@@ -226,7 +226,7 @@ def test_a_finished_jobs_model_becomes_a_local_run(core, aws_env, trained_run, w
 
 
 def test_invoke_calls_the_endpoint(core, aws_env):
-    body, _ = core.remote.invoke("any-endpoint", b"5.1,3.5,1.4,0.2", "text/csv", "application/json", aws_env)
+    body, _ = core.remote.invoke("any-endpoint", b"0.5,0.1", "text/csv", "application/json", aws_env)
     assert body  # moto answers invocations with a canned body; real answers are tested locally
 
 
@@ -234,7 +234,7 @@ def test_cli_deploys_a_trained_model_and_invokes_it(core, aws_env, workdir, pack
     shutil.copytree(ROOT / "infra", workdir / "infra")
     monkeypatch.chdir(workdir)
     app = importlib.import_module(f"{package}.cli").app
-    model = core.registry.names()[0]
+    model = "probe"
     cli = CliRunner()
     assert cli.invoke(app, ["train", model, "trainer.max_epochs=2", "trainer.progress=false"]).exit_code == 0
     dry = cli.invoke(app, ["deploy", model, "--dry-run", "--endpoint-url", aws_env])
@@ -243,7 +243,7 @@ def test_cli_deploys_a_trained_model_and_invokes_it(core, aws_env, workdir, pack
     done = cli.invoke(app, ["deploy", model, "--stage", "prod", "--endpoint-url", aws_env])
     assert done.exit_code == 0, done.output
     assert f"stack {core.aws.load(aws_env).endpoint_name(model, 'prod')}: created" in done.output
-    (workdir / "request.csv").write_text("5.1,3.5,1.4,0.2\n")
+    (workdir / "request.csv").write_text("0.5,0.1\n")
     invoked = cli.invoke(app, ["invoke", model, "--stage", "prod", "--data", "request.csv", "--endpoint-url", aws_env])
     assert invoked.exit_code == 0, invoked.output
     bad_stage = cli.invoke(app, ["deploy", model, "--stage", "qa", "--endpoint-url", aws_env])

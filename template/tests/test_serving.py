@@ -1,10 +1,20 @@
 """The local endpoint: the SageMaker container's HTTP contract, served from an unpacked bundle."""
 
+import io
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy
 import pytest
+
+PROBE = "probe"
+ABOVE, BELOW = [0.0, 0.9], [0.0, -0.9]  # which side of the probe's line y = x / 2 a point is on
+def npy(rows) -> bytes:
+    buffer = io.BytesIO()
+    numpy.save(buffer, numpy.array(rows))
+    return buffer.getvalue()
+
 
 # An entry point wrapping the model's own handlers, with a handler that fails on request.
 FLAKY_ENTRY_POINT = """
@@ -15,10 +25,10 @@ from {package}.models.{model}.inference import output_fn as _output_fn
 from {package}.models.{model}.inference import predict_fn as _predict_fn
 
 
-def predict_fn(rows, model):
-    if rows == [["6", "6", "6", "6"]]:
+def predict_fn(request, model):
+    if request.value == [["6", "6"]]:
         raise RuntimeError("the model's code failed")
-    return _predict_fn(rows, model)
+    return _predict_fn(request, model)
 
 
 def output_fn(prediction, accept, context):
@@ -47,7 +57,7 @@ def model_fn(model_dir):
 @pytest.fixture(scope="module")
 def start_server(core, package, unpacked_bundle, start_endpoint):
     """`start_server(entry_point)`: serve a real bundle with its entry point replaced; returns (url, model_dir)."""
-    model = core.registry.names()[0]
+    model = PROBE
 
     def start(entry_point: str):
         model_dir = unpacked_bundle(model)
@@ -71,41 +81,67 @@ def test_ping_is_healthy_once_loaded(core, endpoint):
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [
-        (json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]}), "application/json"),
-        (json.dumps([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]), "application/json; charset=utf-8"),
-        ("5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n", "text/csv"),
-        ("sepal_width,sepal_length,petal_length,petal_width\n3.5,5.1,1.4,0.2\n3.0,6.7,5.2,2.3\n", "text/csv"),
+        (json.dumps({"instances": [ABOVE, BELOW]}), "application/json"),
+        (json.dumps({"inputs": [{"y": 0.9, "x": 0.0}, {"x": 0.0, "y": -0.9}]}), "application/json"),
+        (json.dumps([ABOVE, BELOW]), "application/json; charset=utf-8"),
+        ("0.0,0.9\n0.0,-0.9\n", "text/csv"),
+        ("y,x\n0.9,0.0\n-0.9,0.0\n", "text/csv"),
+        ('[0.0, 0.9]\n{"x": 0.0, "y": -0.9}\n', "application/jsonlines"),
+        (npy([ABOVE, BELOW]), "application/x-npy"),
     ],
-    ids=["json-instances", "json-list", "csv", "csv-with-header"],
+    ids=["json-instances", "json-inputs-objects", "json-list", "csv", "csv-with-header", "jsonlines", "npy"],
 )
-def test_json_and_csv_requests_get_predictions(core, endpoint, body, content_type):
+def test_every_request_type_the_model_takes_gets_predictions(core, endpoint, body, content_type):
     answer = core.client.invoke(endpoint, body, content_type)
     assert answer.status == 200, answer.body
     assert answer.content_type.startswith("application/json")
-    assert [p["label"] for p in answer.json()["predictions"]] == ["setosa", "virginica"]
+    assert [p["label"] for p in answer.json()["predictions"]] == ["above", "below"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/jsonlines", "application/jsonlines"),
+        ("text/csv;q=0.9, application/json;q=0.5", "text/csv"),
+        ("text/html, application/*;q=0.1", "application/json"),
+    ],
+)
+def test_answers_come_in_the_accepted_media_type(core, endpoint, accept, media_type):
+    answer = core.client.invoke(endpoint, json.dumps([ABOVE, BELOW]), "application/json", accept)
+    assert answer.status == 200, answer.body
+    assert answer.content_type.startswith(media_type)
+    if media_type == "text/csv":
+        assert answer.body.decode().splitlines()[0].startswith("label,probabilities.")
+    if media_type == "application/jsonlines":
+        assert [json.loads(line)["label"] for line in answer.body.decode().splitlines()] == ["above", "below"]
 
 
 @pytest.mark.parametrize(
     ("body", "content_type", "accept", "status", "message"),
     [
         ("{not json", "application/json", "application/json", 400, "not valid JSON"),
-        ("[[1, 2]]", "application/json", "application/json", 400, "expected 4 values"),
-        ('[["a", 1, 2, 3]]', "application/json", "application/json", 400, "must be numbers"),
-        ("[]", "application/json", "application/json", 400, "no rows"),
-        ("1,2,3,4", "application/x-npy", "application/json", 415, "unsupported content type"),
-        ("1,2,3,4", "text/csv", "text/html", 406, "cannot answer"),
-        ("6,6,6,6", "text/csv", "application/json", 500, "the model's code failed"),
+        ("[[1, 2, 3]]", "application/json", "application/json", 400, "expected 2 values"),
+        ('[["a", 1]]', "application/json", "application/json", 400, "must be numbers"),
+        ("[[true, 1]]", "application/json", "application/json", 400, "must be numbers"),
+        ("[[NaN, 1]]", "application/json", "application/json", 400, "not a number JSON allows"),
+        ("[]", "application/json", "application/json", 400, "no instances"),
+        ("a,b\n1,2", "text/csv", "application/json", 400, "must be numbers"),
+        ('{"x": 1}', "application/json", "application/json", 400, "missing column"),
+        ("1,2", "image/png", "application/json", 415, "unsupported content type"),
+        ("1,2", "text/csv", "text/html", 406, "cannot answer"),
+        ("1,2", "text/csv", "application/json;q=0", 406, "cannot answer"),
+        ("6,6", "text/csv", "application/json", 500, "the model's code failed"),
     ],
 )
 def test_bad_requests_get_clear_json_errors(core, endpoint, body, content_type, accept, status, message):
     answer = core.client.invoke(endpoint, body, content_type, accept)
     assert answer.status == status
     assert message in answer.json()["error"]
-    assert core.client.invoke(endpoint, "5.1,3.5,1.4,0.2", "text/csv").status == 200  # still serving
+    assert core.client.invoke(endpoint, "0.5,0.1", "text/csv").status == 200  # still serving
 
 
 def test_oversized_payload_is_refused(core, endpoint):
-    answer = core.client.invoke(endpoint, "5.1,3.5,1.4,0.2\n" * 400_000, "text/csv")
+    answer = core.client.invoke(endpoint, "0.5,0.1\n" * 900_000, "text/csv")
     assert answer.status == 413
 
 
@@ -115,28 +151,28 @@ def test_ping_is_unavailable_until_the_model_is_loaded(core, start_server):
     while core.client.ping(url) is None and time.monotonic() < deadline:  # until the server listens
         time.sleep(0.05)
     assert core.client.ping(url) == 503
-    assert core.client.invoke(url, "5.1,3.5,1.4,0.2", "text/csv").status == 503
+    assert core.client.invoke(url, "0.5,0.1", "text/csv").status == 503
     (model_dir / "go").touch()
     core.client.wait_until_ready(url)
-    assert core.client.invoke(url, "5.1,3.5,1.4,0.2", "text/csv").status == 200
+    assert core.client.invoke(url, "0.5,0.1", "text/csv").status == 200
 
 
 def test_custom_attributes_reach_the_handlers(core, endpoint):
     headers = {"X-Amzn-SageMaker-Custom-Attributes": "trace=abc,tenant=7"}
-    answer = core.client.invoke(endpoint, "5.1,3.5,1.4,0.2", "text/csv", headers=headers)
+    answer = core.client.invoke(endpoint, "0.5,0.1", "text/csv", headers=headers)
     assert answer.status == 200 and answer.json()["attributes"] == "trace=abc,tenant=7"
     too_long = {"X-Amzn-SageMaker-Custom-Attributes": "x" * 1025}
-    assert core.client.invoke(endpoint, "5.1,3.5,1.4,0.2", "text/csv", headers=too_long).status == 400
+    assert core.client.invoke(endpoint, "0.5,0.1", "text/csv", headers=too_long).status == 400
 
 
 def test_any_accept_gets_json(core, endpoint):
-    answer = core.client.invoke(endpoint, "5.1,3.5,1.4,0.2", "text/csv", accept="*/*")
+    answer = core.client.invoke(endpoint, "0.5,0.1", "text/csv", accept="*/*")
     assert answer.status == 200 and answer.content_type.startswith("application/json")
 
 
 def test_endpoint_answers_2000_requests_from_16_clients(core, endpoint):
-    rows = {"setosa": [5.1, 3.5, 1.4, 0.2], "virginica": [6.7, 3.0, 5.2, 2.3], "versicolor": [6.4, 3.2, 4.5, 1.5]}
-    cases = [list(rows.items())[i % 3] for i in range(2000)]
+    rows = {"above": ABOVE, "below": BELOW}
+    cases = [list(rows.items())[i % 2] for i in range(2000)]
 
     def ask(case):
         label, row = case

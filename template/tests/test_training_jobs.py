@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 @pytest.fixture(scope="module")
 def model(core):
-    return core.registry.names()[0]
+    return "probe"
 
 
 def finished_runs(folder: Path, model: str) -> list[Path]:
@@ -48,7 +48,7 @@ def test_staged_entry_point_runs_as_a_training_job(core, model, workdir):
     """`python train.py --<hp> <value>` with the SM_* environment, as SageMaker's toolkit runs it."""
     staged = core.staging.stage(model, workdir / "job" / "code")
     channel = workdir / "job" / "input" / "data" / "train"
-    shutil.copytree(workdir / "data" / "samples", channel)
+    shutil.copytree(workdir / "data" / "samples" / "probe", channel)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env |= {
         "SM_MODEL_DIR": str(workdir / "job" / "model"),
@@ -79,7 +79,7 @@ def test_job_hyperparameters_override_arguments_which_override_config_yaml(core,
 
 def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_commit):
     workdir = git_workdir
-    run_dir = core.staging.run_local_job(model, workdir / "data" / "samples", {"trainer.max_epochs": "3"})
+    run_dir = core.staging.run_local_job(model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "3"})
     assert [workdir / run_dir] == finished_runs(workdir, model)
     provenance = json.loads((run_dir / "run.json").read_text())  # the job has no checkout, yet knows its commit
     assert (provenance["git_commit"], provenance["git_dirty"]) == (head_commit, False)
@@ -90,7 +90,7 @@ def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_
 
 def test_failed_local_job_is_a_clear_error(core, model, workdir):
     with pytest.raises(core.staging.JobError, match="failed with exit code"):
-        core.staging.run_local_job(model, workdir / "data" / "samples", {"trainer.max_epochs": "many"})
+        core.staging.run_local_job(model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "many"})
 
 
 def test_torchrun_trains_on_two_processes_and_only_rank_0_saves(model, package, workdir):

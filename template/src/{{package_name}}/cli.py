@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Column, Table
 
 from . import settings
-from .core import aws, changes, client, config, data, registry, remote, runs, serving, staging
+from .core import aws, changes, client, config, contract, registry, remote, runs, serving, staging
 from .core import bundle as bundles
 from .core import deploy as deploying
 from .core.errors import ProjectError
@@ -33,7 +32,8 @@ BestOpt = Annotated[
     str | None, typer.Option("--best", help="Take the run with the best final value of this metric (see `runs`).")
 ]
 GoalOpt = Annotated[
-    str | None, typer.Option("--goal", help="With --best: min or max (default: min for losses and errors, else max).")
+    str | None,
+    typer.Option("--goal", help="min or max: whether lower or higher is better (default: from the model's contract)."),
 ]
 EndpointUrlOpt = Annotated[
     str | None, typer.Option("--endpoint-url", help="AWS endpoint (e.g. a local emulator); default: AWS itself.")
@@ -68,12 +68,23 @@ def models(
     if plain:
         print("\n".join(registry.names()))
         return
-    table = Table("model", "runs", "latest run", "metrics")
+    table = Table("model", "task", "goal", "runs", "latest run", "metrics")
+    undeclared = []
     for name in registry.names():
+        with user_errors():
+            declared = contract.of(name)
+        if not contract.has_contract(name):
+            undeclared.append(name)
         finished = runs.list_runs(name)
         latest = finished[-1] if finished else None
-        table.add_row(name, str(len(finished)), latest.name if latest else "-", _metrics(latest))
+        goal = f"{declared.goal.metric} ({declared.goal.direction})"
+        table.add_row(name, declared.task, goal, str(len(finished)), latest.name if latest else "-", _metrics(latest))
     out.print(table)
+    if undeclared:
+        out.print(
+            f"{', '.join(undeclared)}: no contract.py, so taken for a tabular classifier judged by val_accuracy; "
+            "declare one as the starters do (docs: Models of every kind)"
+        )
 
 
 @app.command(name="config")
@@ -87,21 +98,29 @@ def show_config(model: ModelArg, overrides: Overrides = None) -> None:
 @app.command(name="runs")
 def list_runs(
     model: ModelArg,
-    sort: Annotated[str | None, typer.Option("--sort", help="Only runs with this metric, best first.")] = None,
+    sort: Annotated[
+        str | None, typer.Option("--sort", help="Rank by this metric instead of the model's goal metric.")
+    ] = None,
+    goal: GoalOpt = None,
+    all_runs: Annotated[bool, typer.Option("--all", help="Oldest first, including runs without the metric.")] = False,
 ) -> None:
-    """List MODEL's finished runs: final validation metrics, git commit, tracker run id."""
+    """List MODEL's finished runs, best first by its goal metric: metrics, the params that vary, commit, tracker run."""
     with user_errors():
-        registry.folder(model)
-        found = runs.ranked(model, sort) if sort else runs.summaries(model)
+        metric, direction = _ranking(model, sort, goal)
+        found = runs.summaries(model) if all_runs else runs.ranked(model, metric, direction)
     if not found:
-        out.print(f"model '{model}' has no finished run{' with ' + sort if sort else ''} yet")
+        out.print(f"model '{model}' has no finished run{'' if all_runs else ' with ' + metric} yet")
         return
-    names = sorted({name for run in found for name in run.metrics})
+    names = [metric, *sorted({name for run in found for name in run.metrics} - {metric})]
+    params = runs.varying_params(found)
     metric_columns = [Column(name, no_wrap=True, min_width=len(name), justify="right") for name in names]
-    table = Table(Column("run", no_wrap=True), Column("commit", no_wrap=True), *metric_columns, "tracker run")
-    for run in found:
+    metric_columns[0].header = f"{metric} ({direction})"
+    param_columns = [Column(key, no_wrap=True, justify="right") for key in params]
+    table = Table(Column("run", no_wrap=True), *metric_columns, *param_columns, "commit", "tracker run")
+    for index, run in enumerate(found):
         metrics = [_number(run.metrics.get(name)) for name in names]
-        table.add_row(run.path.name, _commit(run.provenance), *metrics, _tracker_run(run.provenance))
+        values = [str(column[index]) for column in params.values()]
+        table.add_row(run.path.name, *metrics, *values, _commit(run.provenance), _tracker_run(run.provenance))
     out.print(table)
 
 
@@ -181,18 +200,21 @@ def serve(
 
 @app.command()
 def smoke(model: ModelArg, overrides: Overrides = None) -> None:
-    """Train MODEL briefly, bundle it, serve the bundle and print its predictions for sample rows."""
+    """Train MODEL, bundle it, serve the bundle and print its answers to the example requests of its contract."""
     with user_errors():
+        declared = contract.of(model)
         result = registry.module(model, "train").main(list(overrides or []))
         run_dir = result.paths.model_dir
         path = bundles.build(model, run_dir, run_dir / "model.tar.gz")
         out.print(f"trained {run_dir}\n  {_format(result.metrics)}\nbundled {path}")
-        rows, labels = _samples(run_dir)
+        examples = declared.examples(run_dir, 5)
         with _running_server(path, "127.0.0.1", client.free_port()) as (url, _):
-            answer = client.invoke(url, json.dumps({"instances": rows}))
-        if answer.status != 200:
-            raise ProjectError(f"the endpoint answered {answer.status}: {answer.body.decode()}")
-        _print_predictions(rows, labels, answer.json()["predictions"])
+            answers = [client.invoke(url, example.body, example.content_type) for example in examples]
+        for answer in answers:
+            if answer.status != 200:
+                raise ProjectError(f"the endpoint answered {answer.status}: {answer.body.decode()}")
+        predictions = [answer.json()["predictions"][0] for answer in answers]
+        _print_predictions(declared, examples, predictions)
 
 
 @app.command()
@@ -314,7 +336,14 @@ def _pick_run(model: str, run: str | None, best: str | None, goal: str | None) -
         raise ProjectError("give --run or --best, not both")
     if goal and not best:
         raise ProjectError("--goal needs --best METRIC")
-    return runs.best_run(model, best, goal) if best else runs.find_run(model, run)
+    return runs.best_run(model, *_ranking(model, best, goal)) if best else runs.find_run(model, run)
+
+
+def _ranking(model: str, metric: str | None, goal: str | None) -> tuple[str, str]:
+    """The metric to rank MODEL's runs by (default: its goal) and its direction (default: from its contract)."""
+    declared = contract.of(model)
+    metric = metric or declared.goal.metric
+    return metric, goal or declared.direction(metric)
 
 
 def _bundle(model: str, run_dir: Path, out_path: Path | None, compression: str = "gzip") -> Path:
@@ -322,18 +351,11 @@ def _bundle(model: str, run_dir: Path, out_path: Path | None, compression: str =
     return bundles.build(model, run_dir, out_path or default, compression, progress=True)
 
 
-def _samples(run_dir: Path, n: int = 5) -> tuple[list[dict[str, float]], list[str]]:
-    """A few rows of the run's own data, and their true labels."""
-    cfg = yaml.safe_load((run_dir / runs.CONFIG).read_text())["data"]
-    return data.labelled_samples(Path(cfg["path"]), cfg["features"], cfg["target"], n, seed=1)
-
-
-def _print_predictions(rows: list[dict], labels: list[str], predictions: list[dict]) -> None:
-    table = Table("features", "true label", "predicted", "probability")
-    for row, truth, prediction in zip(rows, labels, predictions, strict=True):
-        label = prediction["label"]
-        values = ", ".join(f"{v}" for v in row.values())
-        table.add_row(values, truth, label, f"{prediction['probabilities'][label]:.3f}")
+def _print_predictions(declared: contract.Contract, examples: list, predictions: list[dict]) -> None:
+    table = Table(Column("input", max_width=60), "expected", "predicted", title=f"task: {declared.task}")
+    for example, prediction in zip(examples, predictions, strict=True):
+        expected = "-" if example.expected is None else str(example.expected)
+        table.add_row(escape(example.shown), escape(expected), escape(declared.show(prediction)))
     out.print(table)
 
 

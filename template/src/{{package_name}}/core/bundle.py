@@ -1,8 +1,8 @@
 """`model.tar.gz` in the layout of SageMaker's PyTorch inference containers.
 
-    model.pt, config.yaml        the run's artifacts, at the top level
+    model.pt, config.yaml, ...   the run's weights and config, and the artifacts its contract lists
     code/inference.py            entry point: re-exports the model's handler functions
-    code/requirements.txt        the model's requirements.txt (the container pip-installs it)
+    code/requirements.txt        what core's serving code needs, then the model's requirements.txt
     code/<package>/...           the package with `core` and this model only
 
 The container unpacks the archive into /opt/ml/model and puts `code/` on `sys.path`, so the
@@ -26,10 +26,11 @@ from typing import BinaryIO
 from isal import igzip_threaded
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from . import registry, runs, sources
+from . import contract, registry, runs, sources
 from .errors import ProjectError
 
-ARTIFACTS = (runs.WEIGHTS, runs.CONFIG)
+# What core's serving code imports beyond the image's torch and numpy (the container installs it).
+SERVING_REQUIREMENTS = ("omegaconf>=2.4,<3", "pyyaml>=6", "python-mimeparse>=2")
 HANDLERS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
 COMPRESSIONS = ("gzip", "none")
 COMPRESS_LEVEL = 1  # isal levels 0-3; on float32 weights 1 is as small as gzip -6 (benchmarks/bundle_speed.py)
@@ -64,9 +65,10 @@ def build(model: str, run_dir: Path, out: Path, compression: str = "gzip", progr
 
 def members(model: str, run_dir: Path) -> dict[str, bytes | Path]:
     """Every member of the bundle: archive name -> content, or the file holding it."""
-    files: dict[str, bytes | Path] = {name: _artifact(run_dir, name) for name in ARTIFACTS}
+    names = dict.fromkeys([*runs.SERVED, *contract.of(model).artifacts])
+    files: dict[str, bytes | Path] = {name: sources.artifact(run_dir, name) for name in names}
     files["code/inference.py"] = entry_point(model).encode()
-    files["code/requirements.txt"] = registry.folder(model) / "requirements.txt"
+    files["code/requirements.txt"] = requirements(model).encode()
     files.update({f"code/{name}": path for name, path in sources.package_files(model).items()})
     return files
 
@@ -80,6 +82,14 @@ def entry_point(model: str) -> str:
         f"from {module} import {', '.join(handlers)}\n\n"
         f"__all__ = {json.dumps(handlers)}\n"
     )
+
+
+def requirements(model: str) -> str:
+    """`code/requirements.txt`: core's serving needs, then the model's own lines."""
+    own = (registry.folder(model) / "requirements.txt").read_text().splitlines()
+    lines = [line.strip() for line in own if line.strip() and not line.lstrip().startswith("#")]
+    header = "# Installed by the serving container at start-up; the image has torch and numpy."
+    return "\n".join([header, *SERVING_REQUIREMENTS, *lines]) + "\n"
 
 
 def unpack(bundle: Path, dest: Path) -> Path:
@@ -101,17 +111,10 @@ def check_layout(bundle: Path) -> list[str]:
     unsafe = [n for n in names if PurePosixPath(n).is_absolute() or ".." in PurePosixPath(n).parts]
     if unsafe:
         raise BundleError(f"{bundle}: unsafe member path(s) {unsafe}")
-    missing = [n for n in ("code/inference.py", "code/requirements.txt", *ARTIFACTS) if n not in names]
+    missing = [n for n in ("code/inference.py", "code/requirements.txt", *runs.SERVED) if n not in names]
     if missing:
         raise BundleError(f"{bundle}: missing {missing}")
     return names
-
-
-def _artifact(run_dir: Path, name: str) -> Path:
-    path = run_dir / name
-    if not path.is_file():
-        raise BundleError(f"{run_dir}: missing {name}; is this a finished run?")
-    return path
 
 
 def _check_replaceable(out: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import yaml
-from omegaconf import OmegaConf
+from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .errors import ProjectError
@@ -30,8 +30,8 @@ class ConfigError(ProjectError):
 class DataConfig:
     """Where the training data is and how it is split and batched."""
 
-    path: str = "data/samples/iris.csv"  # a CSV file, or a folder of CSV files
-    target: str = "species"  # the label column
+    path: str = MISSING  # the model's data: a file or a folder (every model's config.yaml sets it)
+    target: str | None = None  # the column to predict, for tabular data
     features: list[str] | None = None  # None: every column but the target
     classes: list[str] | None = None  # None: the sorted distinct labels
     val_fraction: float = 0.2

@@ -1,8 +1,10 @@
-"""Tabular data sets from CSV: load them, split them, batch them and draw samples from them.
+"""Data sets: read them, split them, batch them and draw samples from them.
 
-A data source is one CSV file with a header row, or a folder of such files (how a SageMaker
-channel arrives in `/opt/ml/input/data/<channel>`). Feature columns must be numeric; the target
-column holds class labels.
+A tabular source is one CSV file with a header row, or a folder of such files (how a SageMaker
+channel arrives in `/opt/ml/input/data/<channel>`): `read_rows` gives its rows as text, and
+`load_tabular` numeric features with class targets. A folder with a sub-folder per class
+(images, say) is read with `labelled_files`. Splits are seeded; training loaders are sharded by
+rank under torchrun.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
 
 from .errors import ProjectError
 
@@ -46,6 +48,26 @@ def csv_files(source: Path) -> list[Path]:
     if not source.is_file():
         raise DataError(f"data not found: {source}")
     return [source]
+
+
+def channel_files(source: Path) -> dict[str, Path]:
+    """What a training job's data channel receives: a file, or a folder's files (any type, any depth).
+
+    Keys are paths relative to the channel; hidden files and folders are left out.
+    """
+    source = Path(source)
+    if source.is_file():
+        return {source.name: source}
+    if not source.is_dir():
+        raise DataError(f"data not found: {source}")
+    files = {
+        path.relative_to(source).as_posix(): path
+        for path in sorted(source.rglob("*"))
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts)
+    }
+    if not files:
+        raise DataError(f"no data files in {source}")
+    return files
 
 
 def read_rows(source: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -90,24 +112,48 @@ def load_tabular(
 
 def split(data: TabularData, val_fraction: float, seed: int) -> tuple[TensorDataset, TensorDataset]:
     """A seeded random train/validation split (validation gets at least one row)."""
-    if not 0.0 < val_fraction < 1.0:
-        raise DataError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-    n_val = max(1, round(len(data) * val_fraction))
-    val, train = order[:n_val], order[n_val:]
+    train, val = split_indices(len(data), val_fraction, seed)
     return (
         TensorDataset(data.features[train], data.targets[train]),
         TensorDataset(data.features[val], data.targets[val]),
     )
 
 
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded random train and validation indices of `n` items (validation gets at least one)."""
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if n < 2:
+        raise DataError(f"{n} item(s) cannot be split into training and validation data")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, round(n * val_fraction))
+    return order[n_val:], order[:n_val]
+
+
 def loaders(
     data: TabularData, val_fraction: float, batch_size: int, seed: int, rank: int = 0, world_size: int = 1
 ) -> tuple[DataLoader, DataLoader]:
     """Train (shuffled and seeded; this rank's shard of it) and validation loaders over a split of `data`."""
-    train, val = split(data, val_fraction, seed)
+    return dataset_loaders(*split(data, val_fraction, seed), batch_size, seed, rank, world_size)
+
+
+def dataset_loaders(
+    train: Dataset, val: Dataset, batch_size: int, seed: int, rank: int = 0, world_size: int = 1
+) -> tuple[DataLoader, DataLoader]:
+    """Loaders over any train and validation datasets: the training one shuffled, seeded and sharded by rank."""
     sampler = DistributedSampler(train, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
     return DataLoader(train, batch_size=batch_size, sampler=sampler), DataLoader(val, batch_size=batch_size)
+
+
+def labelled_files(source: Path, suffixes: tuple[str, ...]) -> tuple[list[Path], list[str]]:
+    """Files of `source/<class>/` with one of `suffixes` (a folder per class), and their class names."""
+    source = Path(source)
+    if not source.is_dir():
+        raise DataError(f"data not found: {source} (expected a folder with a sub-folder per class)")
+    files = sorted(p for p in source.glob("*/*") if p.is_file() and p.suffix.lower() in suffixes)
+    if not files:
+        raise DataError(f"no {', '.join(suffixes)} files in the class folders of {source}")
+    return files, [path.parent.name for path in files]
 
 
 def sample_rows(source: Path, n: int, seed: int = 0, columns: list[str] | None = None) -> list[dict[str, str]]:

@@ -1,4 +1,8 @@
-"""The project's models: every sub-package of `<package>.models` with a `train.py`."""
+"""The project's models: every sub-package of `<package>.models` with a `train.py`.
+
+Model folders are looked up on the package path of `<package>.models`, so a folder added to
+that path (the core tests add a probe model of their own this way) is a model like any other.
+"""
 
 from __future__ import annotations
 
@@ -21,18 +25,29 @@ class UnknownModelError(ProjectError):
 
 def names() -> list[str]:
     """The names of all models in the project, sorted."""
-    return sorted(p.parent.name for p in MODELS_DIR.glob("*/train.py") if _NAME.match(p.parent.name))
+    return sorted(_folders())
 
 
 def folder(name: str) -> Path:
     """The source folder of model `name`."""
-    if not _NAME.match(name) or not (MODELS_DIR / name / "train.py").is_file():
+    found = _folders().get(name) if _NAME.match(name) else None
+    if found is None:
         known = ", ".join(names()) or "none"
         raise UnknownModelError(f"unknown model '{name}' (models: {known})")
-    return MODELS_DIR / name
+    return found
 
 
 def module(name: str, part: str) -> ModuleType:
     """Import one module of model `name`, e.g. `module("classifier", "train")`."""
     folder(name)
     return importlib.import_module(f"{models.__name__}.{name}.{part}")
+
+
+def _folders() -> dict[str, Path]:
+    """Model name -> folder, over every entry of the models package path (the first one wins)."""
+    found: dict[str, Path] = {}
+    for root in map(Path, models.__path__):
+        for entry in sorted(root.glob("*/train.py")):
+            if _NAME.match(entry.parent.name):
+                found.setdefault(entry.parent.name, entry.parent)
+    return found

@@ -143,8 +143,8 @@ def _upload_source(s3, config: aws.AwsConfig, model: str, job: str) -> str:
 
 def _upload_data(s3, config: aws.AwsConfig, model: str, job: str, source: Path) -> str:
     prefix = config.key(model, "training", "data", job)
-    for file in data.csv_files(source):
-        _put(s3, config, file, f"{prefix}/{file.name}")
+    for name, file in data.channel_files(source).items():
+        _put(s3, config, file, f"{prefix}/{name}")
     return f"s3://{config.bucket}/{prefix}/"
 
 

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from .. import settings
 from .errors import ProjectError
 
@@ -15,8 +17,7 @@ WEIGHTS = "model.pt"
 CONFIG = "config.yaml"
 METRICS = "metrics.json"
 PROVENANCE = "run.json"  # written by core/tracking.py
-# Metrics whose names contain one of these are better when lower.
-LOWER_IS_BETTER = ("loss", "error", "mse", "mae", "perplexity")
+SERVED = (WEIGHTS, CONFIG)  # what serving needs from every run, besides the artifacts its contract lists
 
 
 class RunError(ProjectError):
@@ -77,27 +78,44 @@ def summarize(run_dir: Path) -> RunSummary:
     return RunSummary(run_dir, _read_json(run_dir / METRICS), _read_json(run_dir / PROVENANCE))
 
 
-def goal(metric: str) -> str:
-    """The direction in which `metric` improves: "min" for losses and errors, else "max"."""
-    return "min" if any(word in metric.lower() for word in LOWER_IS_BETTER) else "max"
+def varying_params(found: list[RunSummary]) -> dict[str, list[object]]:
+    """The config values (dotted keys) that differ between `found` runs: key -> one value per run."""
+    params = [_flatten(_read_yaml(run.path / CONFIG)) for run in found]
+    keys = dict.fromkeys(key for run in params for key in run)
+    columns = {key: [run.get(key) for run in params] for key in keys}
+    return {key: values for key, values in columns.items() if len({json.dumps(v, default=str) for v in values}) > 1}
 
 
-def ranked(model: str, metric: str, direction: str | None = None) -> list[RunSummary]:
-    """The finished runs of `model` that have `metric`, best first (ties: the latest first)."""
-    direction = direction or goal(metric)
+def ranked(model: str, metric: str, direction: str) -> list[RunSummary]:
+    """The finished runs of `model` that have `metric`, best first by `direction` (ties: the latest first)."""
     if direction not in ("min", "max"):
         raise RunError(f"direction must be 'min' or 'max', not '{direction}'")
     scored = [run for run in reversed(summaries(model)) if isinstance(run.metrics.get(metric), (int, float))]
     return sorted(scored, key=lambda run: run.metrics[metric], reverse=direction == "max")
 
 
-def best_run(model: str, metric: str, direction: str | None = None) -> Path:
+def best_run(model: str, metric: str, direction: str) -> Path:
     """The finished run of `model` with the best final `metric`."""
     candidates = ranked(model, metric, direction)
     if not candidates:
         known = sorted({name for run in summaries(model) for name in run.metrics}) or ["none"]
         raise RunError(f"no run of model '{model}' has metric '{metric}' (metrics: {', '.join(known)})")
     return candidates[0].path
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        content = yaml.safe_load(path.read_text())
+    except (FileNotFoundError, yaml.YAMLError):
+        return {}
+    return content if isinstance(content, dict) else {}
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        flat.update(_flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
 
 
 def _read_json(path: Path) -> dict:

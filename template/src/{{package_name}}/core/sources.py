@@ -1,7 +1,9 @@
-"""The package files one model needs at run time: the package root, `core` and that model.
+"""The files one model ships: its package code, and the artifacts its runs write for serving.
 
-Both the inference bundle (`code/`) and a training job's source_dir carry exactly these, so
-the model's code imports the same way on this machine, in a training job and on an endpoint.
+Both the inference bundle (`code/`) and a training job's source_dir carry the same code (the
+package root, `core` and that model), so the model imports the same way on this machine, in a
+training job and on an endpoint. What never ships: caches, notebooks and the answers file are
+left out; secrets and other dotfiles, and symlinks leading out of the project, are refused.
 """
 
 from __future__ import annotations
@@ -9,18 +11,61 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import registry
+from .errors import ProjectError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-SKIPPED = ("__pycache__", ".pyc", ".copier-answers")
+LEFT_OUT = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".DS_Store", ".gitignore", ".gitkeep")
+LEFT_OUT_SUFFIXES = (".pyc", ".pyo", ".ipynb")
+ANSWERS_FILE = ".copier-answers.model.yml"
+
+
+class UnshippableError(ProjectError):
+    """A file that must not leave the project: a secret, junk, or a link to elsewhere."""
 
 
 def package_files(model: str) -> dict[str, Path]:
     """`<package>/...` relative names -> source files, for `model`."""
     model_dir = registry.folder(model)
     paths = [PACKAGE_DIR / "__init__.py", PACKAGE_DIR / "settings.py", PACKAGE_DIR / "models" / "__init__.py"]
-    paths += _tree(PACKAGE_DIR / "core") + _tree(model_dir)
-    return {f"{registry.PACKAGE}/{path.relative_to(PACKAGE_DIR).as_posix()}": path for path in paths}
+    files = {_name(path.relative_to(PACKAGE_DIR)): path for path in paths + _tree(PACKAGE_DIR / "core")}
+    files.update({_name(Path("models", model, path.relative_to(model_dir))): path for path in _tree(model_dir)})
+    return files
+
+
+def artifact(run_dir: Path, name: str) -> Path:
+    """The file `name` of a run folder, checked to be fit to ship."""
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise UnshippableError(f"artifact '{name}' must be a path inside the run folder")
+    if _left_out(relative):
+        raise UnshippableError(f"artifact '{name}' is a cache or notebook: it is never shipped")
+    path = run_dir / relative
+    check_shippable(path, run_dir)
+    if not path.is_file():
+        raise UnshippableError(f"{run_dir}: missing {name}; is this a finished run?")
+    return path
+
+
+def check_shippable(path: Path, root: Path) -> None:
+    """Refuse a dotfile (`.env`, keys) or a symlink resolving outside `root` and the project."""
+    hidden = [part for part in path.relative_to(root).parts if part.startswith(".")]
+    if hidden:
+        raise UnshippableError(f"{path}: '{hidden[0]}' is a dotfile (secrets live there): it is never shipped")
+    target = path.resolve()
+    if not any(target.is_relative_to(place.resolve()) for place in (root, Path.cwd())):
+        raise UnshippableError(f"{path} links to {target}, outside the project: it is never shipped")
+
+
+def _name(relative: Path) -> str:
+    return f"{registry.PACKAGE}/{relative.as_posix()}"
+
+
+def _left_out(relative: Path) -> bool:
+    return relative.name == ANSWERS_FILE or relative.suffix in LEFT_OUT_SUFFIXES or bool(set(relative.parts) & set(LEFT_OUT))
 
 
 def _tree(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not any(s in p.as_posix() for s in SKIPPED))
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not _left_out(p.relative_to(folder)))
+    for path in files:
+        check_shippable(path, folder)
+    return files

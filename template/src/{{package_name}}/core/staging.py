@@ -64,8 +64,9 @@ def run_local_job(model: str, data_source: Path, hyperparameters: dict[str, str]
         code = stage(model, ml / "code")
         channel = ml / "input" / "data" / "train"
         channel.mkdir(parents=True)
-        for file in data.csv_files(data_source):
-            shutil.copyfile(file, channel / file.name)
+        for name, file in data.channel_files(data_source).items():
+            (channel / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file, channel / name)
         env = _job_environment(ml, code, hyperparameters)
         arguments = [part for key, value in hyperparameters.items() for part in (f"--{key}", value)]
         result = subprocess.run([sys.executable, "train.py", *arguments], cwd=code, env=env)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +21,12 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from . import config, distributed, runs, tracking
+from . import config, distributed, runs, tasks, tracking
 from .environment import RunPaths
 from .errors import ProjectError
+from .tasks import Metric
 
 CHECKPOINT = "last.pt"
-Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
 
 @dataclass
@@ -35,11 +35,6 @@ class TrainingResult:
 
     paths: RunPaths
     metrics: dict[str, float]
-
-
-def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Share of rows whose highest-scoring class is the target."""
-    return (logits.argmax(dim=1) == targets).float().mean().item()
 
 
 def seed_everything(seed: int) -> None:
@@ -65,13 +60,16 @@ def fit(
     paths: RunPaths,
     experiment: str,
     metrics: Mapping[str, Metric] | None = None,
+    artifacts: Sequence[str] = (),
 ) -> TrainingResult:
     """Train `model`, evaluating after every epoch; save weights and metrics when done.
 
-    Under torchrun every rank trains on its shard of the data through DistributedDataParallel;
+    `metrics` are computed on the validation data each epoch (default: a classifier's accuracy);
+    `artifacts` are the files the model wrote to the run's model folder for serving, tracked with
+    the weights. Under torchrun every rank trains on its shard of the data through DistributedDataParallel;
     only rank 0 tracks, checkpoints and saves.
     """
-    trainer, metrics = run_config.trainer, metrics or {"accuracy": accuracy}
+    trainer, metrics = run_config.trainer, tasks.CLASSIFICATION.metrics if metrics is None else metrics
     seed_everything(trainer.seed)
     main = distributed.is_main()
     optimizer = make_optimizer(model.parameters(), run_config.optimizer)
@@ -97,7 +95,7 @@ def fit(
                 save_checkpoint(paths.checkpoint_dir, model, optimizer, epoch)
         if main:
             save_results(model, scores, paths)
-            tracker.log_model([paths.model_dir / runs.WEIGHTS, paths.model_dir / runs.CONFIG])
+            tracker.log_model([paths.model_dir / name for name in dict.fromkeys([*runs.SERVED, *artifacts])])
     distributed.barrier()
     return TrainingResult(paths, scores)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core import config, payloads, runs
+from ...core import codecs, config, instances, runs
 
 
 @dataclass
@@ -52,9 +52,10 @@ class TabularClassifier(nn.Module):
         return self.layers((features - self.mean) / self.std)
 
     @torch.inference_mode()
-    def predict(self, rows: list) -> list[dict]:
-        """Label and class probabilities for each row (a list or a {feature: value} dict); call in eval mode."""
-        features = torch.tensor(payloads.feature_matrix(rows, self.feature_names))
+    def predict(self, request: codecs.Request) -> list[dict]:
+        """Label and class probabilities for each row of a request; call in eval mode."""
+        rows = instances.rows(request, self.feature_names)
+        features = torch.tensor([instances.numbers(row, f"row {i}") for i, row in enumerate(rows)])
         probabilities = self(features).softmax(dim=1).tolist()  # one conversion, not one per value
         return [
             {
@@ -74,5 +75,5 @@ def load(model_dir: Path) -> TabularClassifier:
     """The trained network saved in `model_dir` (a run folder or an unpacked bundle)."""
     cfg = config.load(Config, Path(model_dir) / runs.CONFIG)
     network = build(cfg)
-    network.load_state_dict(torch.load(Path(model_dir) / runs.WEIGHTS, weights_only=True))
+    network.load_state_dict(torch.load(Path(model_dir) / runs.WEIGHTS, map_location="cpu", weights_only=True))
     return network.eval()

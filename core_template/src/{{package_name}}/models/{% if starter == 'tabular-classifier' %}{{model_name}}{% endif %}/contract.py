@@ -1,0 +1,32 @@
+"""This model's contract: what core reads about it (see core/contract.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ...core import codecs, config, contract, data, runs
+from . import model
+
+
+def examples(run_dir: Path, n: int) -> list[contract.Example]:
+    """`n` rows of the run's own data as JSON requests, with their true classes."""
+    cfg = config.load(model.Config, Path(run_dir) / runs.CONFIG)
+    rows = data.sample_rows(Path(cfg.data.path), n, seed=3)
+    return [
+        contract.Example(
+            body=json.dumps({"instances": [{name: float(row[name]) for name in cfg.data.features}]}),
+            content_type=codecs.JSON,
+            expected=row[cfg.data.target],
+            shown=", ".join(f"{name}={row[name]}" for name in cfg.data.features),
+        )
+        for row in rows
+    ]
+
+
+CONTRACT = contract.Contract(
+    task="classification",
+    goal=contract.Goal("val_accuracy", "max", threshold=0.85),
+    examples=examples,
+    accepts=(codecs.JSON, codecs.JSONLINES, codecs.CSV, codecs.NPY),
+)

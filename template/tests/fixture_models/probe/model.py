@@ -1,0 +1,42 @@
+"""A linear layer over standardised numeric features."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ...core import codecs, config, instances, runs
+
+
+@dataclass
+class Config(config.RunConfig):
+    """The probe has no network settings of its own."""
+
+
+class Probe(nn.Module):
+    def __init__(self, feature_names: list[str], classes: list[str]):
+        super().__init__()
+        self.feature_names, self.classes = list(feature_names), list(classes)
+        self.linear = nn.Linear(len(feature_names), len(classes))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features)
+
+    @torch.inference_mode()
+    def predict(self, request: codecs.Request) -> list[dict]:
+        rows = instances.rows(request, self.feature_names)
+        features = torch.tensor([instances.numbers(row, f"row {i}") for i, row in enumerate(rows)])
+        return [
+            {"label": self.classes[int(p.argmax())], "probabilities": dict(zip(self.classes, p.tolist(), strict=True))}
+            for p in self(features).softmax(dim=1)
+        ]
+
+
+def load(model_dir: str | Path) -> Probe:
+    cfg = config.load(Config, Path(model_dir) / runs.CONFIG)
+    network = Probe(cfg.data.features, cfg.data.classes)
+    network.load_state_dict(torch.load(Path(model_dir) / runs.WEIGHTS, map_location="cpu", weights_only=True))
+    return network.eval()
