@@ -34,8 +34,36 @@ def test_add_model_renders_a_model_with_its_own_answers(project):
     answers = yaml.safe_load((folder / ".copier-answers.model.yml").read_text())
     assert answers["kind"] == "model" and answers["model_name"] == "churn"
     assert answers["package_name"] == DEFAULT_PACKAGE and answers["_commit"] == "v1.0.0"
+    assert answers["starter"] == "tabular-classifier"
+    assert (project / "data" / "samples" / "churn" / "iris.csv").is_file()
     project_answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert project_answers["kind"] == "project"  # the project's answers are untouched
+
+
+def test_add_model_with_a_starter_records_it_for_later_updates(project):
+    result = scaffold("add-model", "reviews", "--project", project, "--starter", "text-classifier")
+    assert result.exit_code == 0, result.output
+    folder = project / "src" / DEFAULT_PACKAGE / "models" / "reviews"
+    answers = yaml.safe_load((folder / ".copier-answers.model.yml").read_text())
+    assert answers["starter"] == "text-classifier"
+    assert "codecs.TEXT" in (folder / "contract.py").read_text()  # the text starter, not the default
+    assert (project / "data" / "samples" / "reviews").is_dir()
+
+
+def test_add_model_refuses_an_unknown_starter_and_writes_nothing(project):
+    before = listing(project)
+    result = scaffold("add-model", "churn", "--project", project, "--starter", "audio-tagger")
+    assert result.exit_code == 2 and "audio-tagger" in result.output
+    assert listing(project) == before
+
+
+def test_add_model_never_writes_over_sample_data_of_the_same_name(project):
+    (project / "data" / "samples" / "churn").mkdir(parents=True)
+    (project / "data" / "samples" / "churn" / "ours.csv").write_text("a,b\n")
+    before = listing(project)
+    result = scaffold("add-model", "churn", "--project", project)
+    assert result.exit_code == 3 and "exists already" in result.output
+    assert listing(project) == before
 
 
 def listing(folder):
@@ -50,6 +78,7 @@ def listing(folder):
         ("class", "Python keyword", 2),
         ("core", "clashes with a module", 2),
         ("cli", "clashes with a module", 2),
+        ("probe", "clashes with a module", 2),
         ("../x", "invalid model name", 2),
         ("a/b", "invalid model name", 2),
         ("classifier", "exists already", 3),

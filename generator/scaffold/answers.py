@@ -41,6 +41,11 @@ class Project:
         return self.answers.data["package_name"]
 
     @property
+    def samples_dir(self) -> Path:
+        """Where each model's sample data lives: data/samples/<model>/."""
+        return self.root / "data" / "samples"
+
+    @property
     def models_dir(self) -> Path:
         return self.root / "src" / self.package / "models"
 

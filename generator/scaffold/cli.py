@@ -68,12 +68,20 @@ def new(
 def add_model(
     name: Annotated[str, typer.Argument(help="Model name: a Python identifier, e.g. churn.", show_default=False)],
     project: ProjectOpt = Path("."),
+    starter: Annotated[
+        str | None,
+        typer.Option(
+            help="What kind of model to start from: tabular-classifier (default), tabular-regressor, "
+            "image-classifier or text-classifier (the template's `starter` question)."
+        ),
+    ] = None,
     data: DataOpt = None,
     vcs_ref: RefOpt = None,
 ) -> None:
-    """Add a model folder (config, model, train, inference, tests) to a generated project."""
+    """Add a model folder (config, contract, model, train, inference, sample data, tests) to a generated project."""
     with reported():
-        folder = copying.add_model(project, name, copying.parse_data(data or []), vcs_ref)
+        answers = copying.parse_data(data or []) | ({"starter": starter} if starter else {})
+        folder = copying.add_model(project, name, answers, vcs_ref)
     out.print(f"added model [bold]{name}[/bold] in {folder}")
 
 

@@ -42,6 +42,6 @@ def from_copier(error: Exception, vcs_ref: str | None) -> ScaffoldError:
     message = str(error)
     if message.startswith("Unknown revision"):
         return TemplateError(f"template version '{vcs_ref}' does not exist")
-    if message.startswith("Validation error"):
+    if message.startswith(("Validation error", "Invalid choice")):
         return InvalidInputError(message)
     return TemplateError(f"copier: {message}")

@@ -7,7 +7,7 @@ import re
 
 from .errors import InvalidInputError
 
-RESERVED = frozenset({"core", "cli", "settings", "models", "tests"})
+RESERVED = frozenset({"core", "cli", "settings", "models", "tests", "probe"})  # probe: the core tests' model
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 

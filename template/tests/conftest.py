@@ -35,6 +35,7 @@ def import_project(module: str):
 
 
 import_project("models").__path__.append(str(FIXTURE_MODELS))
+os.environ.setdefault("COLUMNS", "200")  # the CLI's tables, as a wide terminal shows them
 
 
 def copy_samples(dest: Path) -> None:

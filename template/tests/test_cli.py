@@ -17,6 +17,9 @@ def test_models_lists_every_model(core, cli):
     result = cli("models", "--plain")
     assert result.exit_code == 0
     assert result.output.split() == core.registry.names()
+    table = cli("models")
+    assert table.exit_code == 0, table.output
+    assert "probe" in table.output and "val_accuracy (max)" in table.output
 
 
 def test_train_then_bundle_the_latest_run(core, cli, workdir):
@@ -44,7 +47,7 @@ def test_train_then_bundle_the_latest_run(core, cli, workdir):
         (["train", "{model}", "--sagemaker-local", "trainer.speed=1"], "speed"),
         (["config", "{model}", "trainer.max_epochz=1"], "key: trainer.max_epochz"),
         (["config", "{model}", "optimizer.lr=fast"], "key: optimizer.lr"),
-        (["config", "{model}", "model.hidden_sizes=[a]"], "model.hidden_sizes"),
+        (["config", "{model}", "model.bias=[a]"], "model.bias"),
         (["bundle", "{model}", "--best", "val_loss"], "has metric 'val_loss'"),
         (["bundle", "{model}", "--run", "x", "--best", "val_loss"], "not both"),
         (["bundle", "{model}", "--goal", "min"], "needs --best"),
@@ -91,6 +94,12 @@ def test_runs_are_listed_and_the_best_one_bundled(core, cli, workdir):
     assert bundled.exit_code == 0, bundled.output
     assert (best.path / "model.tar.gz").is_file()
     assert sum((run.path / "model.tar.gz").is_file() for run in summaries) == 1
+    by_goal = cli("runs", model)  # the contract's goal metric and direction, and the params that vary
+    assert by_goal.exit_code == 0, by_goal.output
+    assert "val_accuracy (max)" in by_goal.output and "trainer.max_epochs" in by_goal.output
+    assert "optimizer.lr" not in by_goal.output  # the same in every run
+    unknown = cli("bundle", model, "--best", "val_f1")
+    assert unknown.exit_code == 2 and "give --goal" in unknown.output
 
 
 def test_stage_and_local_sagemaker_job_from_the_cli(core, cli, workdir):

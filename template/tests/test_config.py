@@ -21,7 +21,7 @@ def schema(core):
 @pytest.fixture
 def config_file(tmp_path):
     path = tmp_path / "config.yaml"
-    path.write_text("trainer:\n  max_epochs: 7\nmodel:\n  hidden_sizes: [4, 4]\n")
+    path.write_text("data:\n  path: points.csv\ntrainer:\n  max_epochs: 7\nmodel:\n  hidden_sizes: [4, 4]\n")
     return path
 
 
@@ -49,7 +49,7 @@ def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, me
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("trainer: [1, 2", "not valid YAML"), ("- a\n- b\n", "expected a mapping"), ("trainer:\n  speed: 3\n", "speed")],
+    [("trainer: [1, 2", "not valid YAML"), ("- a\n- b\n", "expected a mapping"), ("trainer:\n  speed: 3\n", "speed"), ("trainer:\n  seed: 3\n", "data.path")],
 )
 def test_bad_config_files_are_clear_errors(core, schema, tmp_path, text, message):
     path = tmp_path / "config.yaml"

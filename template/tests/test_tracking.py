@@ -58,12 +58,12 @@ def test_best_run_follows_the_metric_direction(core, workdir):
     first = fake_run(core, "m", "1", val_loss=0.5, val_accuracy=0.9)
     second = fake_run(core, "m", "2", val_loss=0.2, val_accuracy=0.8)
     tie = fake_run(core, "m", "3", val_loss=0.2)
-    assert core.runs.best_run("m", "val_accuracy") == first
-    assert core.runs.best_run("m", "val_loss") == tie  # ties go to the latest run
+    assert core.runs.best_run("m", "val_accuracy", "max") == first
+    assert core.runs.best_run("m", "val_loss", "min") == tie  # ties go to the latest run
     assert core.runs.best_run("m", "val_accuracy", "min") == second
-    assert [run.path for run in core.runs.ranked("m", "val_accuracy")] == [first, second]
+    assert [run.path for run in core.runs.ranked("m", "val_accuracy", "max")] == [first, second]
     with pytest.raises(core.runs.RunError, match="metrics: val_accuracy, val_loss"):
-        core.runs.best_run("m", "f1")
+        core.runs.best_run("m", "f1", "max")
     with pytest.raises(core.runs.RunError, match="'min' or 'max'"):
         core.runs.best_run("m", "val_loss", "lowest")
 

@@ -113,10 +113,10 @@ def list_runs(
         return
     names = [metric, *sorted({name for run in found for name in run.metrics} - {metric})]
     params = runs.varying_params(found)
-    metric_columns = [Column(name, no_wrap=True, min_width=len(name), justify="right") for name in names]
-    metric_columns[0].header = f"{metric} ({direction})"
-    param_columns = [Column(key, no_wrap=True, justify="right") for key in params]
-    table = Table(Column("run", no_wrap=True), *metric_columns, *param_columns, "commit", "tracker run")
+    headers = [f"{metric} ({direction})", *names[1:], *params]
+    numbers = [Column(header, justify="right", overflow="fold") for header in headers]
+    run_column = Column("run", no_wrap=True, min_width=max(len(run.path.name) for run in found))
+    table = Table(run_column, *numbers, Column("commit", no_wrap=True), "tracker run")
     for index, run in enumerate(found):
         metrics = [_number(run.metrics.get(name)) for name in names]
         values = [str(column[index]) for column in params.values()]

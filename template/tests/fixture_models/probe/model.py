@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -12,15 +12,20 @@ from ...core import codecs, config, instances, runs
 
 
 @dataclass
+class Settings:
+    bias: bool = True
+
+
+@dataclass
 class Config(config.RunConfig):
-    """The probe has no network settings of its own."""
+    model: Settings = field(default_factory=Settings)
 
 
 class Probe(nn.Module):
-    def __init__(self, feature_names: list[str], classes: list[str]):
+    def __init__(self, feature_names: list[str], classes: list[str], settings: Settings):
         super().__init__()
         self.feature_names, self.classes = list(feature_names), list(classes)
-        self.linear = nn.Linear(len(feature_names), len(classes))
+        self.linear = nn.Linear(len(feature_names), len(classes), bias=settings.bias)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.linear(features)
@@ -37,6 +42,6 @@ class Probe(nn.Module):
 
 def load(model_dir: str | Path) -> Probe:
     cfg = config.load(Config, Path(model_dir) / runs.CONFIG)
-    network = Probe(cfg.data.features, cfg.data.classes)
+    network = Probe(cfg.data.features, cfg.data.classes, cfg.model)
     network.load_state_dict(torch.load(Path(model_dir) / runs.WEIGHTS, map_location="cpu", weights_only=True))
     return network.eval()

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
             dataset, cfg.data.val_fraction, cfg.data.batch_size, cfg.trainer.seed, **shard
         )
         training.seed_everything(cfg.trainer.seed)
-        network = model.Probe(cfg.data.features, cfg.data.classes)
+        network = model.Probe(cfg.data.features, cfg.data.classes, cfg.model)
         return training.fit(network, nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
 
 

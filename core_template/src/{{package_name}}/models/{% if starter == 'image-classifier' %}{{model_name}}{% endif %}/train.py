@@ -1,0 +1,66 @@
+"""Train this model: locally, or as the entry point of a SageMaker training job.
+
+    <package> train <model> [key=value ...]            # from the project CLI
+    python -m <package>.models.<model>.train [key=value ...]
+    torchrun --nproc_per_node=2 -m <package>.models.<model>.train [key=value ...]
+
+The data is a folder with a sub-folder of images per class; the folder names are the classes.
+In a SageMaker job the data comes from the `train` channel, hyperparameters become config
+overrides, and the model is saved to SM_MODEL_DIR; locally a run folder under runs/ is used.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import Dataset, Subset
+
+from ...core import config, data, distributed, environment, training
+from . import model
+
+NAME = __package__.rsplit(".", 1)[-1]
+CONFIG_FILE = Path(__file__).with_name("config.yaml")
+
+
+class ImageFiles(Dataset):
+    """Image files and their class indices, read and converted as they are used."""
+
+    def __init__(self, files: list[Path], targets: list[int], settings: model.NetworkConfig):
+        self.files, self.targets, self.settings = files, targets, settings
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        with Image.open(self.files[index]) as image:
+            return model.to_tensor(image, self.settings, str(self.files[index])), self.targets[index]
+
+
+def main(argv: list[str] | None = None) -> training.TrainingResult:
+    """Train with `config.yaml`, then `argv` overrides, then a SageMaker job's hyperparameters."""
+    overrides = list(sys.argv[1:] if argv is None else argv) + environment.hyperparameter_overrides()
+    cfg = config.load(model.Config, CONFIG_FILE, overrides)
+    cfg.data.path = str(environment.data_source("train", cfg.data.path))
+    files, labels = data.labelled_files(Path(cfg.data.path), model.SUFFIXES)
+    cfg.data.classes = list(cfg.data.classes or sorted(set(labels)))
+    unknown = sorted(set(labels) - set(cfg.data.classes))
+    if unknown:
+        raise data.DataError(f"{cfg.data.path}: class folder(s) {unknown} are not among the classes {cfg.data.classes}")
+    dataset = ImageFiles(files, [cfg.data.classes.index(label) for label in labels], cfg.model)
+    with distributed.process_group():
+        paths = distributed.from_main(lambda: environment.run_paths(NAME))
+        shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
+        train, val = data.split_indices(len(dataset), cfg.data.val_fraction, cfg.trainer.seed)
+        train_loader, val_loader = data.dataset_loaders(
+            Subset(dataset, train.tolist()), Subset(dataset, val.tolist()), cfg.data.batch_size, cfg.trainer.seed, **shard
+        )
+        training.seed_everything(cfg.trainer.seed)
+        return training.fit(model.build(cfg), nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Train this model: locally, or as the entry point of a SageMaker training job.
+
+    <package> train <model> [key=value ...]            # from the project CLI
+    python -m <package>.models.<model>.train [key=value ...]
+    torchrun --nproc_per_node=2 -m <package>.models.<model>.train [key=value ...]
+
+In a SageMaker job the data comes from the `train` channel, hyperparameters become config
+overrides, and the model is saved to SM_MODEL_DIR; locally a run folder under runs/ is used.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils.data import TensorDataset
+
+from ...core import codecs, config, data, distributed, environment, instances, tasks, training
+from . import model
+
+NAME = __package__.rsplit(".", 1)[-1]
+CONFIG_FILE = Path(__file__).with_name("config.yaml")
+
+
+def main(argv: list[str] | None = None) -> training.TrainingResult:
+    """Train with `config.yaml`, then `argv` overrides, then a SageMaker job's hyperparameters."""
+    overrides = list(sys.argv[1:] if argv is None else argv) + environment.hyperparameter_overrides()
+    cfg = config.load(model.Config, CONFIG_FILE, overrides)
+    cfg.data.path = str(environment.data_source("train", cfg.data.path))
+    rows = read_columns(cfg.data)
+    with distributed.process_group():
+        paths = distributed.from_main(lambda: environment.run_paths(NAME))
+        shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
+        training.seed_everything(cfg.trainer.seed)
+        network = model.build(cfg)
+        inputs, targets = tensors(network, cfg.data, rows)
+        train, val = data.split_indices(len(rows), cfg.data.val_fraction, cfg.trainer.seed)
+        train_loader, val_loader = data.dataset_loaders(
+            TensorDataset(inputs[train], targets[train]),
+            TensorDataset(inputs[val], targets[val]),
+            cfg.data.batch_size,
+            cfg.trainer.seed,
+            **shard,
+        )
+        network.fit_standardization(inputs[train], targets[train])
+        loss = model.StandardizedMSE(network.target_std)
+        return training.fit(network, loss, train_loader, val_loader, cfg, paths, NAME, metrics=tasks.REGRESSION.metrics)
+
+
+def read_columns(settings: model.TableConfig) -> list[dict[str, str]]:
+    """The data's rows; fills in the feature columns and the categories of each categorical one."""
+    header, rows = data.read_rows(Path(settings.path))
+    settings.features = settings.features or [name for name in header if name != settings.target]
+    missing = [name for name in [settings.target, *settings.features, *settings.categorical] if name not in header]
+    if missing or not rows:
+        raise data.DataError(f"{settings.path}: no data rows, or missing column(s) {missing}; the header is {header}")
+    if settings.categories is None:
+        settings.categories = {name: sorted({row[name].strip() for row in rows}) for name in settings.categorical}
+    return rows
+
+
+def tensors(network: model.TabularRegressor, settings: model.TableConfig, rows: list[dict]) -> tuple[torch.Tensor, ...]:
+    """The rows as network inputs, and their targets."""
+    try:
+        inputs = network.encode([[row[name] for name in settings.features] for row in rows])
+        targets = instances.numbers([row[settings.target] for row in rows], f"target '{settings.target}'")
+    except codecs.PayloadError as error:
+        raise data.DataError(f"{settings.path}: {error}") from error
+    return inputs, torch.tensor(targets)
+
+
+if __name__ == "__main__":
+    main()
