@@ -38,7 +38,8 @@ def test_a_deleted_first_model_stays_deleted_after_a_project_update(tmp_path, te
     project = render(tmp_path / "project", src=template_repo)
     git("init", "-q", cwd=project)
     commit_all(project, "generated")
-    run("git", "rm", "-rq", f"src/{DEFAULT_PACKAGE}/models/classifier", "tests/models/classifier", cwd=project)
+    model_parts = (f"src/{DEFAULT_PACKAGE}/models/classifier", "tests/models/classifier", "data/samples/classifier")
+    run("git", "rm", "-rq", *model_parts, cwd=project)
     commit_all(project, "example model removed")
     (template_repo / "template" / "NEWS.md").write_text("v1.1.0\n")
     commit_all(template_repo, "template v1.1.0")
@@ -46,7 +47,7 @@ def test_a_deleted_first_model_stays_deleted_after_a_project_update(tmp_path, te
 
     copier.run_update(project, defaults=True, overwrite=True, unsafe=False, quiet=True)
     assert (project / "NEWS.md").is_file()
-    assert not (project / "src" / DEFAULT_PACKAGE / "models" / "classifier").exists()
+    assert not any((project / part).exists() for part in model_parts)
 
 
 def test_an_added_model_trains_serves_and_is_tested_by_the_project_suite(tmp_path, template_repo):
@@ -64,7 +65,7 @@ def test_an_added_model_trains_serves_and_is_tested_by_the_project_suite(tmp_pat
     assert yaml.safe_load((project / answers_file).read_text())["package_name"] == DEFAULT_PACKAGE
     pytest = (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/models")
     result = run(*pytest, cwd=project, env=rendered_env())
-    assert "6 passed" in result.stdout  # three tests for each of the two models
+    assert "10 passed" in result.stdout  # five contract-driven tests for each of the two models
 
 
 def test_a_new_tracking_answer_brings_its_backend_and_keeps_user_edits(tmp_path, template_repo):

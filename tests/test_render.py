@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
+import copier
 import pytest
 import tomllib
 import yaml
 from conftest import DEFAULT_PACKAGE, ROOT, render, rendered_env, run
 
-MODEL_FILES = ("__init__.py", "config.yaml", "model.py", "train.py", "inference.py", "requirements.txt")
+MODEL_FILES = ("__init__.py", "config.yaml", "contract.py", "model.py", "train.py", "inference.py", "requirements.txt")
+STARTERS = ("tabular-classifier", "tabular-regressor", "image-classifier", "text-classifier")
 CORE_FILES = ("config.py", "data.py", "training.py", "tracking.py", "bundle.py", "serving.py", "payloads.py")
 OPTIONS = {"tracking": ["mlflow", "wandb", "none"], "ci": ["github", "none"], "python_version": ["3.10", "3.13"]}
 
@@ -28,26 +31,55 @@ def test_default_render_has_the_documented_layout(copie):
     for name in MODEL_FILES:
         assert (package / "models" / "classifier" / name).is_file(), name
     assert (project / "tests" / "models" / "classifier" / "test_classifier.py").is_file()
-    assert (project / "data" / "samples" / "iris.csv").read_text().startswith("sepal_length,")
+    assert (project / "data" / "samples" / "classifier" / "iris.csv").read_text().startswith("sepal_length,")
     assert (project / "infra" / "project.yaml").is_file() and (project / "infra" / "model.yaml").is_file()
     assert (project / ".github" / "workflows" / "ci.yml").is_file()
     assert (project / ".github" / "workflows" / "deploy.yml").is_file()
 
 
-def test_first_model_is_rendered_from_core_template(copie):
+def test_first_model_is_the_model_template_rendered(copie, tmp_path):
     project = copie.copy(extra_answers={"model_name": "churn"}).project_dir
-    source = ROOT / "core_template" / "src" / "{{package_name}}" / "models" / "{{model_name}}"
-    rendered = project / "src" / DEFAULT_PACKAGE / "models" / "churn"
-    for name in MODEL_FILES:
-        assert (rendered / name).read_bytes() == (source / name).read_bytes(), name
-    answers = yaml.safe_load((rendered / ".copier-answers.model.yml").read_text())
+    added = tmp_path / "added"
+    model = {"kind": "model", "model_name": "churn", "package_name": DEFAULT_PACKAGE}
+    answers_file = f"src/{DEFAULT_PACKAGE}/models/churn/.copier-answers.model.yml"
+    copier.run_copy(str(ROOT), added, data=model, answers_file=answers_file, defaults=True, quiet=True)
+    for part in (f"src/{DEFAULT_PACKAGE}/models/churn", "tests/models/churn", "data/samples/churn"):
+        rendered, alone = tree(project / part), tree(added / part)
+        rendered.pop(".copier-answers.model.yml", None), alone.pop(".copier-answers.model.yml", None)  # _commit differs
+        assert rendered == alone, part
+    answers = yaml.safe_load((project / answers_file).read_text())
     assert answers == {
         "_commit": answers["_commit"],
         "_src_path": str(ROOT),
         "kind": "model",
         "model_name": "churn",
         "package_name": DEFAULT_PACKAGE,
+        "starter": "tabular-classifier",
     }
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("starter", STARTERS)
+def test_every_starter_renders_a_complete_clean_model_folder(copie, starter):
+    result = copie.copy(extra_answers={"starter": starter, "model_name": "first"})
+    assert result.exit_code == 0, result.exception
+    project = result.project_dir
+    folder = project / "src" / DEFAULT_PACKAGE / "models" / "first"
+    assert {p.name for p in folder.iterdir()} == {*MODEL_FILES, ".copier-answers.model.yml"}
+    assert yaml.safe_load((folder / ".copier-answers.model.yml").read_text())["starter"] == starter
+    assert "data/samples/first" in (folder / "config.yaml").read_text()
+    assert [p.name for p in (project / "data" / "samples").iterdir() if p.is_dir()] == ["first"]
+    assert any((project / "data" / "samples" / "first").rglob("*.*"))
+    for path in project.rglob("*"):
+        assert "{%" not in path.name and "{{" not in path.name, path
+        if path.suffix in (".py", ".yaml", ".md", ".toml", ".txt"):
+            text = path.read_text()
+            assert "{%" not in text and "{{ " not in text, path
+    run("ruff", "check", "--no-cache", ".", cwd=project, env=rendered_env())
+    run("ruff", "format", "--check", "--no-cache", ".", cwd=project, env=rendered_env())
 
 
 @pytest.mark.parametrize(

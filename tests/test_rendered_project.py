@@ -2,36 +2,72 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tarfile
 import zipfile
 
 import pytest
-from conftest import render, rendered_env, run
+from conftest import DEFAULT_PACKAGE, render, rendered_env, run
+from scaffold.cli import app
+from typer.testing import CliRunner
+
+STARTERS = {  # starter -> (model name, something its smoke table shows)
+    "tabular-regressor": ("prices", "regression"),
+    "image-classifier": ("shapes", "circle"),
+    "text-classifier": ("topics", "cooking"),
+}
+
+
+def project_suite(project) -> str:
+    result = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=rendered_env())
+    assert " passed" in result.stdout and "failed" not in result.stdout
+    return result.stdout
+
+
+def without_its_model_and_with_more_samples(project) -> None:
+    """The core tests are the project's own: they pass with no model left and other data beside theirs."""
+    for part in ("src/fraud_detection/models/fraud", "tests/models/fraud", "data/samples/fraud"):
+        shutil.rmtree(project / part)
+    (project / "data" / "samples" / "another.csv").write_text("a,b,label\nx,1,y\n")
 
 
 @pytest.mark.parametrize(
-    "answers",
+    ("answers", "change"),
     [
-        {},
-        {"project_name": "fraud-detection", "model_name": "fraud", "tracking": "none", "ci": "none"},
-        {"tracking": "wandb", "python_version": "3.10"},
+        (
+            {"project_name": "fraud-detection", "model_name": "fraud", "tracking": "none", "ci": "none"},
+            without_its_model_and_with_more_samples,
+        ),
+        ({"tracking": "wandb", "python_version": "3.10"}, None),
     ],
-    ids=["defaults", "custom-names-no-tracking-no-ci", "wandb"],
+    ids=["custom-names-no-tracking-no-ci-model-removed", "wandb"],
 )
-def test_rendered_project_passes_its_own_tests(tmp_path, answers):
+def test_rendered_project_passes_its_own_tests(tmp_path, answers, change):
     project = render(tmp_path / "project", **answers)
-    result = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=rendered_env())
-    assert " passed" in result.stdout and "failed" not in result.stdout
+    if change:
+        change(project)
+    project_suite(project)
 
 
-def test_cli_trains_bundles_and_smoke_tests_a_model(tmp_path):
+@pytest.mark.slow
+def test_a_project_with_a_model_of_every_starter_passes_its_tests_and_smokes_each(tmp_path, template_repo):
+    project = render(tmp_path / "project", src=template_repo)
+    for starter, (name, _) in STARTERS.items():
+        result = CliRunner().invoke(app, ["add-model", name, "--project", str(project), "--starter", starter])
+        assert result.exit_code == 0, result.output
+    project_suite(project)
+    cli = (sys.executable, "-m", DEFAULT_PACKAGE)
+    env = {**rendered_env(), "PYTHONPATH": str(project / "src"), "COLUMNS": "200"}
+    for name, shown in [("classifier", "setosa"), *STARTERS.values()]:
+        smoke = run(*cli, "smoke", name, "trainer.progress=false", cwd=project, env=env)
+        assert "expected" in smoke.stdout and "predicted" in smoke.stdout and shown in smoke.stdout, smoke.stdout
+
+
+def test_cli_trains_and_bundles_a_model(tmp_path):
     project = render(tmp_path / "project")
     cli = (sys.executable, "-m", "ml_project")
     env = {**rendered_env(), "PYTHONPATH": str(project / "src")}
-
-    smoke = run(*cli, "smoke", "classifier", "trainer.max_epochs=40", "trainer.progress=false", cwd=project, env=env)
-    assert "predicted" in smoke.stdout and "setosa" in smoke.stdout
 
     trained = run(*cli, "train", "classifier", "trainer.max_epochs=2", "trainer.progress=false", cwd=project, env=env)
     run_dir = next(line.split()[3] for line in trained.stdout.splitlines() if line.startswith("run saved to"))

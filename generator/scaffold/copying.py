@@ -38,15 +38,23 @@ def add_model(project_dir: Path, name: str, data: dict[str, str], vcs_ref: str |
     """Render a model folder (with tests and its own answers file) into a generated project."""
     project = answers.open_project(project_dir)
     check_model_name(name)
-    folder, tests, samples = (project.models_dir / name, project.root / "tests" / "models" / name, project.samples_dir / name)
+    folder, tests, samples = (
+        project.models_dir / name,
+        project.root / "tests" / "models" / name,
+        project.samples_dir / name,
+    )
     if folder.exists() or tests.exists():
         raise DestinationError(f"model '{name}' exists already in {project.root}: pick another name")
     if samples.exists():
-        raise DestinationError(f"{samples} exists already (the new model's sample data would go there): pick another name")
+        raise DestinationError(
+            f"{samples} exists already (the new model's sample data would go there): pick another name"
+        )
     source = project.answers.source
     model_data = {**data, "kind": "model", "model_name": name, "package_name": project.package}
     answers_file = project.model_answers_path(name).relative_to(project.root)
-    _render(source, project.root, model_data, vcs_ref or project.answers.version, answers_file, [folder, tests, samples])
+    _render(
+        source, project.root, model_data, vcs_ref or project.answers.version, answers_file, [folder, tests, samples]
+    )
     return folder
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = next(p.parent.name for p in (ROOT / "src").glob("*/settings.py"))
@@ -168,6 +169,18 @@ def examples(core, session_workdir, trained_run):
             return core.contract.of(model).examples(run_dir, n)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def samples():
+    """`samples(run_dir, n)`: rows of a run's CSV data and their labels (for model tests rendered before contracts)."""
+
+    def sample(run_dir: Path, n: int = 10) -> tuple[list[dict], list[str]]:
+        cfg = yaml.safe_load((run_dir / "config.yaml").read_text())["data"]
+        source = run_dir.parents[2] / cfg["path"]  # data paths are relative to the run's working folder
+        return import_project("core.data").labelled_samples(source, cfg["features"], cfg["target"], n, seed=3)
+
+    return sample
 
 
 @pytest.fixture(scope="session")

@@ -95,7 +95,10 @@ def test_bundle_never_overwrites_what_is_not_a_bundle(core, model, trained_run, 
 
 
 def test_the_artifacts_a_contract_lists_ship_next_to_the_weights(core, model, run_with, tmp_path):
-    run_dir = run_with({"vocab.json": '{"a": 1}', "tokenizer/merges.txt": "a b", "scratch.txt": "x"}, ("vocab.json", "tokenizer/merges.txt"))
+    run_dir = run_with(
+        {"vocab.json": '{"a": 1}', "tokenizer/merges.txt": "a b", "scratch.txt": "x"},
+        ("vocab.json", "tokenizer/merges.txt"),
+    )
     with tarfile.open(core.bundle.build(model, run_dir, tmp_path / "model.tar.gz")) as tar:
         names = set(tar.getnames())
         assert tar.extractfile("vocab.json").read() == b'{"a": 1}'

@@ -49,7 +49,12 @@ def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, me
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("trainer: [1, 2", "not valid YAML"), ("- a\n- b\n", "expected a mapping"), ("trainer:\n  speed: 3\n", "speed"), ("trainer:\n  seed: 3\n", "data.path")],
+    [
+        ("trainer: [1, 2", "not valid YAML"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("trainer:\n  speed: 3\n", "speed"),
+        ("trainer:\n  seed: 3\n", "data.path"),
+    ],
 )
 def test_bad_config_files_are_clear_errors(core, schema, tmp_path, text, message):
     path = tmp_path / "config.yaml"

@@ -42,7 +42,10 @@ def test_a_model_without_a_contract_is_taken_for_a_tabular_classifier(core, mode
     ("source", "message"),
     [
         ("CONTRACT = 42\n", "must define CONTRACT"),
-        ("from ...core import contract\nCONTRACT = contract.Contract('free', contract.Goal('f1', 'up'), list)\n", "'min' or 'max'"),
+        (
+            "from ...core import contract\nCONTRACT = contract.Contract('free', contract.Goal('f1', 'up'), list)\n",
+            "'min' or 'max'",
+        ),
         (
             "from ...core import contract\n"
             "CONTRACT = contract.Contract('free', contract.Goal('f1', 'max'), list, accepts=('audio/wav',))\n",
@@ -98,4 +101,6 @@ def test_each_task_shows_its_predictions_its_way(core):
     regressor = core.contract.Contract("regression", core.contract.Goal("val_mae", "min"), list)
     assert classifier.show({"label": "b", "probabilities": {"a": 0.25, "b": 0.75}}) == "b (0.750)"
     assert regressor.show({"value": 1234.5678}) == "1235"
-    assert core.tasks.REGRESSION.agrees({"value": 105.0}, "100") and not core.tasks.REGRESSION.agrees({"value": 150.0}, 100)
+    assert core.tasks.REGRESSION.agrees({"value": 105.0}, "100") and not core.tasks.REGRESSION.agrees(
+        {"value": 150.0}, 100
+    )

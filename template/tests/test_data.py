@@ -82,5 +82,5 @@ def test_files_per_class_folder_are_labelled_by_folder(core, tmp_path):
         (tmp_path / name).write_text("x")
     files, labels = core.data.labelled_files(tmp_path, (".png",))
     assert [f.name for f in files] == ["1.png", "2.PNG"] and labels == ["cats", "dogs"]
-    with pytest.raises(core.data.DataError, match="no .jpg files"):
+    with pytest.raises(core.data.DataError, match=r"no \.jpg files"):
         core.data.labelled_files(tmp_path, (".jpg",))

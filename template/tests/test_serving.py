@@ -10,6 +10,8 @@ import pytest
 
 PROBE = "probe"
 ABOVE, BELOW = [0.0, 0.9], [0.0, -0.9]  # which side of the probe's line y = x / 2 a point is on
+
+
 def npy(rows) -> bytes:
     buffer = io.BytesIO()
     numpy.save(buffer, numpy.array(rows))

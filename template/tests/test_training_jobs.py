@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
-
 
 @pytest.fixture(scope="module")
 def model(core):
@@ -93,8 +91,9 @@ def test_failed_local_job_is_a_clear_error(core, model, workdir):
         core.staging.run_local_job(model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "many"})
 
 
-def test_torchrun_trains_on_two_processes_and_only_rank_0_saves(model, package, workdir):
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+def test_torchrun_trains_on_two_processes_and_only_rank_0_saves(core, model, package, workdir, tmp_path_factory):
+    staged = core.staging.stage(model, tmp_path_factory.mktemp("source"))  # the package as a job receives it
+    env = {**os.environ, "PYTHONPATH": str(staged)}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m"]
     command += [f"{package}.models.{model}.train", "trainer.max_epochs=3", "trainer.checkpoint_every=1"]
     result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)

@@ -61,7 +61,10 @@ def test_sagemaker_toolkit_answers_the_examples_like_the_local_server(
     answers = ask_toolkit(unpacked_bundle(MODEL), requests)
     assert [a["status"] for a in answers] == [200] * len(requests), answers
     toolkit = assert_answers(core, declared, examples(MODEL), [a["body"] for a in answers])
-    local = [core.client.invoke(served_model(MODEL), e.body, e.content_type).json()["predictions"][0] for e in examples(MODEL)]
+    local = [
+        core.client.invoke(served_model(MODEL), e.body, e.content_type).json()["predictions"][0]
+        for e in examples(MODEL)
+    ]
     assert [declared.show(p) for p in toolkit] == [declared.show(p) for p in local]
 
 
@@ -71,7 +74,10 @@ def test_sagemaker_toolkit_answers_bad_requests_with_4xx(unpacked_bundle, ask_to
     # fails), so those get a body that is text but not valid; other types get bytes no decoder takes.
     utf8_first = example.content_type in ("application/json", "text/csv")
     requests = [
-        {"body": '\x00 "{not' if utf8_first else b"\xff\x00 not a valid body", "headers": {"Content-Type": example.content_type}},
+        {
+            "body": '\x00 "{not' if utf8_first else b"\xff\x00 not a valid body",
+            "headers": {"Content-Type": example.content_type},
+        },
         {"body": "x", "headers": {"Content-Type": "application/x-unknown"}},
         {"body": example.body, "headers": {"Content-Type": example.content_type, "Accept": "text/html"}},
     ]

@@ -29,8 +29,6 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from . import contract, registry, runs, sources
 from .errors import ProjectError
 
-# What core's serving code imports beyond the image's torch and numpy (the container installs it).
-SERVING_REQUIREMENTS = ("omegaconf>=2.4,<3", "pyyaml>=6", "python-mimeparse>=2")
 HANDLERS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
 COMPRESSIONS = ("gzip", "none")
 COMPRESS_LEVEL = 1  # isal levels 0-3; on float32 weights 1 is as small as gzip -6 (benchmarks/bundle_speed.py)
@@ -68,7 +66,8 @@ def members(model: str, run_dir: Path) -> dict[str, bytes | Path]:
     names = dict.fromkeys([*runs.SERVED, *contract.of(model).artifacts])
     files: dict[str, bytes | Path] = {name: sources.artifact(run_dir, name) for name in names}
     files["code/inference.py"] = entry_point(model).encode()
-    files["code/requirements.txt"] = requirements(model).encode()
+    header = "Installed by the serving container at start-up; the image has torch and numpy."
+    files["code/requirements.txt"] = sources.requirements(model, header).encode()
     files.update({f"code/{name}": path for name, path in sources.package_files(model).items()})
     return files
 
@@ -82,14 +81,6 @@ def entry_point(model: str) -> str:
         f"from {module} import {', '.join(handlers)}\n\n"
         f"__all__ = {json.dumps(handlers)}\n"
     )
-
-
-def requirements(model: str) -> str:
-    """`code/requirements.txt`: core's serving needs, then the model's own lines."""
-    own = (registry.folder(model) / "requirements.txt").read_text().splitlines()
-    lines = [line.strip() for line in own if line.strip() and not line.lstrip().startswith("#")]
-    header = "# Installed by the serving container at start-up; the image has torch and numpy."
-    return "\n".join([header, *SERVING_REQUIREMENTS, *lines]) + "\n"
 
 
 def unpack(bundle: Path, dest: Path) -> Path:

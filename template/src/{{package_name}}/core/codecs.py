@@ -88,7 +88,9 @@ def decode(body: str | bytes, content_type: str | None, decoders: Mapping[str, D
     return Request(kind, decoders[kind](raw))
 
 
-def encode(result: object, accept: str | None, encoders: Mapping[str, Encoder] | None = None) -> tuple[str | bytes, str]:
+def encode(
+    result: object, accept: str | None, encoders: Mapping[str, Encoder] | None = None
+) -> tuple[str | bytes, str]:
     """A response body and its media type: the best of `encoders` for an `accept` header."""
     encoders = ENCODERS if encoders is None else encoders
     kind = negotiate(accept, list(encoders))

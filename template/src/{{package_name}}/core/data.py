@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,11 +139,23 @@ def loaders(
 
 
 def dataset_loaders(
-    train: Dataset, val: Dataset, batch_size: int, seed: int, rank: int = 0, world_size: int = 1
+    train: Dataset,
+    val: Dataset,
+    batch_size: int,
+    seed: int,
+    rank: int = 0,
+    world_size: int = 1,
+    collate_fn: Callable | None = None,
 ) -> tuple[DataLoader, DataLoader]:
-    """Loaders over any train and validation datasets: the training one shuffled, seeded and sharded by rank."""
+    """Loaders over any train and validation datasets: the training one shuffled, seeded and sharded by rank.
+
+    `collate_fn` makes batches of items that do not stack by themselves (texts of different lengths, say).
+    """
     sampler = DistributedSampler(train, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
-    return DataLoader(train, batch_size=batch_size, sampler=sampler), DataLoader(val, batch_size=batch_size)
+    return (
+        DataLoader(train, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn),
+        DataLoader(val, batch_size=batch_size, collate_fn=collate_fn),
+    )
 
 
 def labelled_files(source: Path, suffixes: tuple[str, ...]) -> tuple[list[Path], list[str]]:

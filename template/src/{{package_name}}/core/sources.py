@@ -14,9 +14,20 @@ from . import registry
 from .errors import ProjectError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-LEFT_OUT = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".DS_Store", ".gitignore", ".gitkeep")
+LEFT_OUT = (
+    "__pycache__",
+    ".ipynb_checkpoints",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".DS_Store",
+    ".gitignore",
+    ".gitkeep",
+)
 LEFT_OUT_SUFFIXES = (".pyc", ".pyo", ".ipynb")
 ANSWERS_FILE = ".copier-answers.model.yml"
+# What core's code imports beyond the AWS PyTorch images' torch and numpy; every job and bundle installs it.
+CORE_REQUIREMENTS = ("omegaconf>=2.4,<3", "pyyaml>=6", "python-mimeparse>=2")
 
 
 class UnshippableError(ProjectError):
@@ -30,6 +41,13 @@ def package_files(model: str) -> dict[str, Path]:
     files = {_name(path.relative_to(PACKAGE_DIR)): path for path in paths + _tree(PACKAGE_DIR / "core")}
     files.update({_name(Path("models", model, path.relative_to(model_dir))): path for path in _tree(model_dir)})
     return files
+
+
+def requirements(model: str, header: str, extra: tuple[str, ...] = ()) -> str:
+    """A requirements.txt for `model`'s code in a job or a bundle: core's needs, `extra`, then the model's own."""
+    own = (registry.folder(model) / "requirements.txt").read_text().splitlines()
+    lines = [line.strip() for line in own if line.strip() and not line.lstrip().startswith("#")]
+    return "\n".join([f"# {header}", *dict.fromkeys([*CORE_REQUIREMENTS, *extra, *lines])]) + "\n"
 
 
 def artifact(run_dir: Path, name: str) -> Path:
@@ -61,7 +79,11 @@ def _name(relative: Path) -> str:
 
 
 def _left_out(relative: Path) -> bool:
-    return relative.name == ANSWERS_FILE or relative.suffix in LEFT_OUT_SUFFIXES or bool(set(relative.parts) & set(LEFT_OUT))
+    return (
+        relative.name == ANSWERS_FILE
+        or relative.suffix in LEFT_OUT_SUFFIXES
+        or bool(set(relative.parts) & set(LEFT_OUT))
+    )
 
 
 def _tree(folder: Path) -> list[Path]:

@@ -24,7 +24,7 @@ from .errors import ProjectError
 
 # What a job installs beyond the image's torch (a tracking server's client, not a local store).
 TRACKING_REQUIREMENTS = {"mlflow": ["mlflow-skinny>=2.16"], "wandb": ["wandb>=0.19"]}
-TRAINING_REQUIREMENTS = ["rich>=13", *TRACKING_REQUIREMENTS.get(settings.TRACKING, [])]
+TRAINING_REQUIREMENTS = ("rich>=13", *TRACKING_REQUIREMENTS.get(settings.TRACKING, []))
 
 
 class JobError(ProjectError):
@@ -39,10 +39,8 @@ def stage(model: str, dest: Path) -> Path:
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest / name)
     (dest / "train.py").write_text(entry_point(model))
-    lines = (registry.folder(model) / "requirements.txt").read_text().splitlines()
-    requirements = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    header = "# Installed by SageMaker's training toolkit before train.py runs; the image has torch."
-    (dest / "requirements.txt").write_text("\n".join([header, *requirements, *TRAINING_REQUIREMENTS]) + "\n")
+    header = "Installed by SageMaker's training toolkit before train.py runs; the image has torch."
+    (dest / "requirements.txt").write_text(sources.requirements(model, header, TRAINING_REQUIREMENTS))
     return dest
 
 

@@ -62,9 +62,13 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
             tokenizer.save(paths.model_dir / model.VOCAB)
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
         train_loader, val_loader = data.dataset_loaders(
-            [encoded[i] for i in train], [encoded[i] for i in val], cfg.data.batch_size, cfg.trainer.seed, **shard
+            [encoded[i] for i in train],
+            [encoded[i] for i in val],
+            cfg.data.batch_size,
+            cfg.trainer.seed,
+            collate_fn=collate,  # texts differ in length: pad each batch
+            **shard,
         )
-        train_loader.collate_fn = val_loader.collate_fn = collate  # texts differ in length: pad each batch
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg, tokenizer)
         loss = nn.CrossEntropyLoss()

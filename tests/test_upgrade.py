@@ -1,0 +1,106 @@
+"""Projects made with the previous release update to this one: user edits kept, every model still works.
+
+The previous release is this repository's template at PREVIOUS_RELEASE (the last commit before
+model contracts), tagged v1.0.0 in a scratch template repository; this checkout is v2.0.0.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, run
+from scaffold.cli import app
+from typer.testing import CliRunner
+
+PREVIOUS_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
+PKG = f"src/{DEFAULT_PACKAGE}"
+
+
+def scaffold(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def replace(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def releases(tmp_path):
+    """A template repository with the previous release (v1.0.0); `releases()` then commits this one as v2.0.0."""
+    repo = tmp_path / "template-repo"
+    repo.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", PREVIOUS_RELEASE, *TEMPLATE_PARTS], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", repo], input=archive, check=True)
+    git("init", "-q", "-b", "main", cwd=repo)
+    commit_all(repo, "previous release")
+    git("tag", "v1.0.0", cwd=repo)
+
+    def release_this_checkout():
+        for part in TEMPLATE_PARTS:
+            target = repo / part
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+            source = ROOT / part
+            if source.is_dir():
+                shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, target)
+        commit_all(repo, "this release")
+        git("tag", "v2.0.0", cwd=repo)
+
+    return repo, release_this_checkout
+
+
+@pytest.mark.slow
+def test_a_previous_release_project_updates_and_its_models_train_bundle_and_serve(tmp_path, releases):
+    repo, release_this_checkout = releases
+    project = tmp_path / "project"
+    assert scaffold("new", project, "--template", repo).exit_code == 0
+    added = scaffold("add-model", "churn", "--project", project)
+    assert added.exit_code == 0, added.output
+    # a model of the user's own, copied from the example, with its own data and no answers file
+    mine = project / PKG / "models" / "mine"
+    shutil.copytree(project / PKG / "models" / "classifier", mine)
+    (mine / ".copier-answers.model.yml").unlink()
+    replace(mine / "config.yaml", "path: data/samples/iris.csv", "path: data/mine.csv")
+    shutil.copy(project / "data" / "samples" / "iris.csv", project / "data" / "mine.csv")
+    git("init", "-q", cwd=project)
+    commit_all(project, "generated")
+    replace(project / PKG / "models/churn/config.yaml", "max_epochs: 30", "max_epochs: 45")
+    with (project / PKG / "models/churn/model.py").open("a") as handle:
+        handle.write("\n\ndef user_helper() -> int:\n    return 42\n")
+    commit_all(project, "user edits")
+
+    release_this_checkout()
+    result = scaffold("update", "--project", project)
+    assert result.exit_code == 0, result.output
+    commit_all(project, "updated")
+
+    churn = project / PKG / "models" / "churn"
+    assert "max_epochs: 45" in (churn / "config.yaml").read_text()
+    assert "def user_helper" in (churn / "model.py").read_text()
+    for model in ("classifier", "churn"):
+        folder = project / PKG / "models" / model
+        assert (folder / "contract.py").is_file()
+        assert f"path: data/samples/{model}/iris.csv" in (folder / "config.yaml").read_text()
+        assert (project / "data" / "samples" / model / "iris.csv").is_file()
+        answers = yaml.safe_load((folder / ".copier-answers.model.yml").read_text())
+        assert (answers["_commit"], answers["starter"]) == ("v2.0.0", "tabular-classifier")
+    assert not (mine / "contract.py").exists()  # not the template's to touch
+
+    env = {**rendered_env(), "PYTHONPATH": str(project / "src")}
+    cli = (sys.executable, "-m", DEFAULT_PACKAGE)
+    listed = run(*cli, "models", cwd=project, env={**env, "COLUMNS": "200"})
+    assert "mine: no contract.py" in listed.stdout
+    for model in ("churn", "mine"):
+        smoke = run(*cli, "smoke", model, "trainer.progress=false", cwd=project, env=env)
+        assert "predicted" in smoke.stdout and ("versicolor" in smoke.stdout or "setosa" in smoke.stdout), smoke.stdout
+    suite = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=rendered_env())
+    assert " passed" in suite.stdout and "failed" not in suite.stdout
