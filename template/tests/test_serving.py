@@ -88,10 +88,20 @@ def test_ping_is_healthy_once_loaded(core, endpoint):
         (json.dumps([ABOVE, BELOW]), "application/json; charset=utf-8"),
         ("0.0,0.9\n0.0,-0.9\n", "text/csv"),
         ("y,x\n0.9,0.0\n-0.9,0.0\n", "text/csv"),
+        ("y,side,x\n0.9,?,0.0\n-0.9,?,0.0\n", "text/csv"),
         ('[0.0, 0.9]\n{"x": 0.0, "y": -0.9}\n', "application/jsonlines"),
         (npy([ABOVE, BELOW]), "application/x-npy"),
     ],
-    ids=["json-instances", "json-inputs-objects", "json-list", "csv", "csv-with-header", "jsonlines", "npy"],
+    ids=[
+        "json-instances",
+        "json-inputs-objects",
+        "json-list",
+        "csv",
+        "csv-with-header",
+        "csv-with-header-and-more-columns",
+        "jsonlines",
+        "npy",
+    ],
 )
 def test_every_request_type_the_model_takes_gets_predictions(core, endpoint, body, content_type):
     answer = core.client.invoke(endpoint, body, content_type)
@@ -127,6 +137,8 @@ def test_answers_come_in_the_accepted_media_type(core, endpoint, accept, media_t
         ("[[true, 1]]", "application/json", "application/json", 400, "must be numbers"),
         ("[[NaN, 1]]", "application/json", "application/json", 400, "not a number JSON allows"),
         ("[]", "application/json", "application/json", 400, "no instances"),
+        ("x,y\n", "text/csv", "application/json", 400, "no instances"),
+        ("0.5,0.1", "text/csv", "text/csv;q=0.5, nonsense", 400, "malformed Accept"),
         ("a,b\n1,2", "text/csv", "application/json", 400, "must be numbers"),
         ('{"x": 1}', "application/json", "application/json", 400, "missing column"),
         ("1,2", "image/png", "application/json", 415, "unsupported content type"),

@@ -177,13 +177,15 @@ def image_decoder(kind: str) -> Decoder:
             image = Image.open(io.BytesIO(body))
         except UnidentifiedImageError as error:
             raise PayloadError(400, f"body is not a {kind} image") from error
+        except Image.DecompressionBombError as error:
+            raise PayloadError(413, f"image too large to decode: {error}") from error
         if image.format != kind:
             raise PayloadError(400, f"body is a {image.format} image, not {kind}")
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise PayloadError(413, f"image of {image.width}x{image.height} pixels is too large to decode")
         try:
             image.load()
-        except OSError as error:
+        except (OSError, ValueError, SyntaxError) as error:
             raise PayloadError(400, f"the {kind} image is damaged: {error}") from error
         return image
 

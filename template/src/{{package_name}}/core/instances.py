@@ -2,7 +2,8 @@
 
 A model's `predict` calls the one that fits it with what only the model knows (its columns),
 so the same JSON list means one row to a tabular model and several texts to a text model, and
-a CSV's first line is a header exactly when it names the model's columns.
+a CSV's first line is a header exactly when it names all the model's columns (other columns,
+such as the target of a data file, are then ignored).
 
     rows(request, columns)   JSON (instances/inputs, a row, rows, objects), JSON Lines, CSV, npy
     texts(request)           JSON (a text or a list), JSON Lines, text/plain (one text), CSV (one column)
@@ -123,9 +124,8 @@ def _row(item: object, columns: Sequence[str], index: int) -> list[object]:
 
 
 def _is_header(line: list[str], columns: Sequence[str]) -> bool:
-    """A first CSV line naming the model's columns (in any order) is a header."""
-    cells = [cell.strip() for cell in line]
-    return len(cells) == len(columns) and set(cells) == set(columns)
+    """A first CSV line naming every one of the model's columns (in any order, among others) is a header."""
+    return set(columns) <= {cell.strip() for cell in line}
 
 
 def _is_flat_list(value: object) -> bool:
