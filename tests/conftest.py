@@ -14,6 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PARTS = ("copier.yml", "template", "core_template")
 DEFAULT_PACKAGE = "ml_project"
+# The model template: files every model gets, and the default starter's own files.
+MODEL_TEMPLATE = "core_template/src/{{package_name}}/models/{{model_name}}"
+TABULAR_STARTER = (
+    "core_template/src/{{package_name}}/models/{% if starter == 'tabular-classifier' %}{{model_name}}{% endif %}"
+)
 
 
 def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -6,11 +6,11 @@ import sys
 
 import copier
 import yaml
-from conftest import DEFAULT_PACKAGE, commit_all, git, render, rendered_env, run
+from conftest import DEFAULT_PACKAGE, TABULAR_STARTER, commit_all, git, render, rendered_env, run
 
 MODEL_FILE = f"src/{DEFAULT_PACKAGE}/models/classifier/model.py"
 MODEL_ANSWERS = f"src/{DEFAULT_PACKAGE}/models/classifier/.copier-answers.model.yml"
-TEMPLATE_MODEL_FILE = "core_template/src/{{package_name}}/models/{{model_name}}/model.py"
+TEMPLATE_MODEL_FILE = f"{TABULAR_STARTER}/model.py"
 
 
 def test_first_model_updates_through_its_own_answers_file(tmp_path, template_repo):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import DEFAULT_PACKAGE, commit_all, git
+from conftest import DEFAULT_PACKAGE, MODEL_TEMPLATE, TABULAR_STARTER, commit_all, git
 from scaffold.cli import app
 from typer.testing import CliRunner
 
 PKG = f"src/{DEFAULT_PACKAGE}"
 MODELS = ("classifier", "churn", "fraud")
-CORE_MODEL = "core_template/src/{{package_name}}/models/{{model_name}}"
 CORE_RUNS = "src/{{package_name}}/core/runs.py"
 MODEL_DOCSTRING = '"""The network and its config schema."""'
 
@@ -47,15 +46,19 @@ def project(tmp_path, template_repo):
 
 def release_v1_1_0(template_repo):
     """Template changes: untouched files, a file users edit elsewhere, new files."""
-    replace(template_repo / CORE_MODEL / "inference.py", "calls these four by name", "calls these four by name, v1.1")
-    replace(template_repo / CORE_MODEL / "model.py", '"""The network and its config schema."""', '"""Network v1.1."""')
+    replace(
+        template_repo / MODEL_TEMPLATE / "inference.py", "calls these four by name", "calls these four by name, v1.1"
+    )
+    replace(
+        template_repo / TABULAR_STARTER / "model.py", '"""The network and its config schema."""', '"""Network v1.1."""'
+    )
     replace(
         template_repo / "template/src/{{package_name}}/core/runs.py",
         '"""Local run folders',
         '"""v1.1: Local run folders',
     )
     (template_repo / "template/CHANGELOG.md").write_text("v1.1.0\n")
-    (template_repo / CORE_MODEL / "MODEL_CARD.md").write_text("# Model card\n")
+    (template_repo / MODEL_TEMPLATE / "MODEL_CARD.md").write_text("# Model card\n")
     commit_all(template_repo, "template v1.1.0")
     git("tag", "v1.1.0", cwd=template_repo)
 

@@ -34,10 +34,12 @@ class Config(config.RunConfig):
 
 
 def to_tensor(image: Image.Image | np.ndarray, settings: NetworkConfig, where: str = "image") -> torch.Tensor:
-    """An image as the network's input: resized, in the configured mode, scaled to [-1, 1], (channels, size, size).
+    """An image as the network's input: a (channels, size, size) tensor, standardised per image.
 
-    Training and serving both call this, so the network always sees images prepared the same way.
-    Numpy arrays (from npy requests) are (height, width[, 1, 3 or 4]) pixels: 0-255 integers or 0-1 floats.
+    The image is resized, converted to the configured mode and scaled to [0, 1], then shifted and scaled to
+    zero mean and unit spread (so colours and brightness matter less than shapes). Training and serving both
+    call this, so the network always sees images prepared the same way. Numpy arrays (from npy requests)
+    are (height, width[, 1, 3 or 4]) pixels: 0-255 integers or 0-1 floats; others are refused with a 400.
     """
     if isinstance(image, np.ndarray):
         image = _from_array(image, where)
@@ -47,7 +49,8 @@ def to_tensor(image: Image.Image | np.ndarray, settings: NetworkConfig, where: s
     except (OSError, ValueError) as error:
         raise codecs.PayloadError(400, f"{where}: cannot convert a {image.mode} image ({error})") from error
     pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
-    return (pixels.reshape(size, size, settings.channels).permute(2, 0, 1) - 0.5) / 0.5
+    pixels = pixels.reshape(size, size, settings.channels).permute(2, 0, 1)
+    return (pixels - pixels.mean()) / pixels.std().clamp_min(1 / 255)
 
 
 def _from_array(array: np.ndarray, where: str) -> Image.Image:
@@ -60,17 +63,22 @@ def _from_array(array: np.ndarray, where: str) -> Image.Image:
         )
     if array.shape[0] * array.shape[1] > codecs.MAX_IMAGE_PIXELS:
         raise codecs.PayloadError(413, f"{where}: {array.shape[1]}x{array.shape[0]} pixels is too large")
-    if array.dtype.kind == "f" and np.isfinite(array).all() and array.min() >= 0 and array.max() <= 1:
-        array = array * 255.0
-    elif array.dtype.kind not in "iu" or array.min() < 0 or array.max() > 255:
+    if array.dtype.kind not in "iuf":
+        raise codecs.PayloadError(400, f"{where}: pixels must be integers or floats, not {array.dtype}")
+    if not np.isfinite(array).all():
+        raise codecs.PayloadError(400, f"{where}: pixels must be finite numbers")
+    top = 1 if array.dtype.kind == "f" else 255
+    if array.min() < 0 or array.max() > top:
         raise codecs.PayloadError(
-            400, f"{where}: pixels must be integers from 0 to 255 or floats from 0 to 1 (got {array.dtype} values)"
+            400,
+            f"{where}: pixels must be integers from 0 to 255 or floats from 0 to 1, "
+            f"got {array.dtype} values from {array.min():g} to {array.max():g}",
         )
-    return Image.fromarray(array.round().astype(np.uint8))
+    return Image.fromarray((array * (255 / top)).round().astype(np.uint8))
 
 
 class ImageClassifier(nn.Module):
-    """Convolution blocks (conv, batch norm, ReLU, max-pool), global average pooling, then class logits."""
+    """Convolution blocks (conv, batch norm, ReLU, max-pool), then class logits from each feature's peak."""
 
     def __init__(self, classes: list[str], settings: NetworkConfig):
         super().__init__()
@@ -82,7 +90,7 @@ class ImageClassifier(nn.Module):
         for size in settings.widths:
             layers += [nn.Conv2d(width, size, 3, padding=1), nn.BatchNorm2d(size), nn.ReLU(), nn.MaxPool2d(2)]
             width = size
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(settings.dropout), nn.Linear(width, len(classes))]
+        layers += [nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(settings.dropout), nn.Linear(width, len(classes))]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

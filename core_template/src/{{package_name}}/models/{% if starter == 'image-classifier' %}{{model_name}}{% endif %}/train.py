@@ -56,7 +56,11 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
         train, val = data.split_indices(len(dataset), cfg.data.val_fraction, cfg.trainer.seed)
         train_loader, val_loader = data.dataset_loaders(
-            Subset(dataset, train.tolist()), Subset(dataset, val.tolist()), cfg.data.batch_size, cfg.trainer.seed, **shard
+            Subset(dataset, train.tolist()),
+            Subset(dataset, val.tolist()),
+            cfg.data.batch_size,
+            cfg.trainer.seed,
+            **shard,
         )
         training.seed_everything(cfg.trainer.seed)
         return training.fit(model.build(cfg), nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
