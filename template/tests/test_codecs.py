@@ -157,3 +157,13 @@ def test_any_body_decodes_or_is_a_4xx_never_another_error(core, body, content_ty
             getattr(core.instances, reader)(*arguments)
         except core.codecs.PayloadError as error:
             assert 400 <= error.status_code < 500
+
+
+def test_a_request_file_s_media_type_comes_from_its_suffix(core, tmp_path):
+    types = {name: core.codecs.media_type_of(tmp_path / name) for name in ("a.csv", "b.JPG", "c.jsonl", "d.bin")}
+    assert types == {
+        "a.csv": "text/csv",
+        "b.JPG": "image/jpeg",
+        "c.jsonl": "application/jsonlines",
+        "d.bin": "application/json",
+    }

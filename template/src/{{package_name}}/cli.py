@@ -17,7 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Column, Table
 
 from . import settings
-from .core import aws, changes, client, config, contract, registry, remote, runs, serving, staging
+from .core import aws, changes, client, codecs, config, contract, registry, remote, runs, serving, staging
 from .core import bundle as bundles
 from .core import deploy as deploying
 from .core.errors import ProjectError
@@ -250,7 +250,12 @@ def deploy(
 @app.command()
 def invoke(
     model: ModelArg,
-    data_file: Annotated[Path, typer.Option("--data", help="Request body (JSON or CSV file).", exists=True)],
+    data_file: Annotated[
+        Path,
+        typer.Option(
+            "--data", help="Request body (a .json, .jsonl, .csv, .txt, .npy, .png or .jpg file).", exists=True
+        ),
+    ],
     stage: Annotated[str, typer.Option(help="Stage whose endpoint to call.")] = settings.STAGES[0],
     content_type: Annotated[str | None, typer.Option(help="Default: from the file's extension.")] = None,
     endpoint_url: EndpointUrlOpt = None,
@@ -258,7 +263,7 @@ def invoke(
     """Call MODEL's deployed endpoint with a request body from a file."""
     with user_errors():
         registry.folder(model)
-        kind = content_type or ("text/csv" if data_file.suffix == ".csv" else "application/json")
+        kind = content_type or codecs.media_type_of(data_file)
         endpoint = aws.load(endpoint_url).endpoint_name(model, stage)
         body, _ = remote.invoke(endpoint, data_file.read_bytes(), kind, "application/json", endpoint_url)
     print(body.decode(errors="replace"))

@@ -27,6 +27,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import mimeparse
 
@@ -76,6 +77,11 @@ def media_type(header: str | None, default: str = JSON) -> str:
     """The bare media type of a Content-Type header (`text/csv; charset=utf-8` -> `text/csv`)."""
     value = (header or "").split(",")[0].split(";")[0].strip().lower()
     return default if value in ("", "*/*") else value
+
+
+def media_type_of(path: Path) -> str:
+    """The media type of a request body file, by its suffix (JSON when unknown)."""
+    return SUFFIXES.get(path.suffix.lower(), JSON)
 
 
 def decode(body: str | bytes, content_type: str | None, decoders: Mapping[str, Decoder] | None = None) -> Request:
@@ -247,3 +253,13 @@ DECODERS: dict[str, Decoder] = {
     JPEG: image_decoder("JPEG"),
 }
 ENCODERS: dict[str, Encoder] = {JSON: encode_json, JSONLINES: encode_jsonlines, CSV: encode_csv}
+SUFFIXES = {
+    ".json": JSON,
+    ".jsonl": JSONLINES,
+    ".csv": CSV,
+    ".txt": TEXT,
+    ".npy": NPY,
+    ".png": PNG,
+    ".jpg": JPEG,
+    ".jpeg": JPEG,
+}

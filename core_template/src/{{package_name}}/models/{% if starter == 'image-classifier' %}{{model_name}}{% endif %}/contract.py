@@ -10,9 +10,6 @@ from PIL import Image
 from ...core import codecs, config, contract, data, runs
 from . import model
 
-MEDIA_TYPES = {".png": codecs.PNG, ".jpg": codecs.JPEG, ".jpeg": codecs.JPEG}
-
-
 def examples(run_dir: Path, n: int) -> list[contract.Example]:
     """`n` image files of the run's own data as requests, with their true classes."""
     cfg = config.load(model.Config, Path(run_dir) / runs.CONFIG)
@@ -21,7 +18,7 @@ def examples(run_dir: Path, n: int) -> list[contract.Example]:
     return [
         contract.Example(
             body=files[i].read_bytes(),
-            content_type=MEDIA_TYPES[files[i].suffix.lower()],
+            content_type=codecs.media_type_of(files[i]),
             expected=labels[i],
             shown=_shown(files[i]),
         )

@@ -25,6 +25,10 @@ class NetworkConfig:
     widths: list[int] = field(default_factory=lambda: [16, 32, 64])  # one convolution block each
     dropout: float = 0.1
 
+    def __post_init__(self) -> None:
+        if self.channels not in MODES:
+            raise config.ConfigError(f"model.channels must be 1 (greyscale) or 3 (RGB), not {self.channels}")
+
 
 @dataclass
 class Config(config.RunConfig):
@@ -82,8 +86,6 @@ class ImageClassifier(nn.Module):
 
     def __init__(self, classes: list[str], settings: NetworkConfig):
         super().__init__()
-        if settings.channels not in MODES:
-            raise config.ConfigError(f"model.channels must be 1 (greyscale) or 3 (RGB), not {settings.channels}")
         self.classes, self.settings = list(classes), settings
         layers: list[nn.Module] = []
         width = settings.channels
