@@ -37,6 +37,21 @@ def commit_all(repo: Path, message: str) -> None:
     git("-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", message, cwd=repo)
 
 
+def scaffold(*args: object):
+    """Run the `scaffold` CLI in-process; returns typer's result (exit code and output)."""
+    from scaffold.cli import app
+    from typer.testing import CliRunner
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in the file at `path` (which must hold it) with `new`."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
 def render(dst: Path, src: Path | str = ROOT, **answers: str) -> Path:
     """Render a project with copier's defaults plus `answers`, trust-free; returns `dst`."""
     copier.run_copy(str(src), dst, data=answers, defaults=True, unsafe=False, quiet=True)

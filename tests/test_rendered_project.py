@@ -8,9 +8,7 @@ import tarfile
 import zipfile
 
 import pytest
-from conftest import DEFAULT_PACKAGE, render, rendered_env, run
-from scaffold.cli import app
-from typer.testing import CliRunner
+from conftest import DEFAULT_PACKAGE, render, rendered_env, run, scaffold
 
 STARTERS = {  # starter -> (model name, something its smoke table shows)
     "tabular-regressor": ("prices", "regression"),
@@ -54,7 +52,7 @@ def test_rendered_project_passes_its_own_tests(tmp_path, answers, change):
 def test_a_project_with_a_model_of_every_starter_passes_its_tests_and_smokes_each(tmp_path, template_repo):
     project = render(tmp_path / "project", src=template_repo)
     for starter, (name, _) in STARTERS.items():
-        result = CliRunner().invoke(app, ["add-model", name, "--project", str(project), "--starter", starter])
+        result = scaffold("add-model", name, "--project", project, "--starter", starter)
         assert result.exit_code == 0, result.output
     project_suite(project)
     cli = (sys.executable, "-m", DEFAULT_PACKAGE)

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import DEFAULT_PACKAGE, ROOT, render
-from scaffold.cli import app
-from typer.testing import CliRunner
-
-
-def scaffold(*args) -> object:
-    return CliRunner().invoke(app, [str(a) for a in args])
+from conftest import DEFAULT_PACKAGE, ROOT, render, scaffold
 
 
 @pytest.fixture

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import DEFAULT_PACKAGE, MODEL_TEMPLATE, TABULAR_STARTER, commit_all, git
-from scaffold.cli import app
-from typer.testing import CliRunner
+from conftest import DEFAULT_PACKAGE, MODEL_TEMPLATE, TABULAR_STARTER, commit_all, git, replace, scaffold
 
 PKG = f"src/{DEFAULT_PACKAGE}"
 MODELS = ("classifier", "churn", "fraud")
 CORE_RUNS = "src/{{package_name}}/core/runs.py"
 MODEL_DOCSTRING = '"""The network and its config schema."""'
-
-
-def scaffold(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def replace(path, old, new):
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 @pytest.fixture

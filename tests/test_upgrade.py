@@ -12,22 +12,10 @@ import sys
 
 import pytest
 import yaml
-from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, run
-from scaffold.cli import app
-from typer.testing import CliRunner
+from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, replace, run, scaffold
 
 PREVIOUS_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
 PKG = f"src/{DEFAULT_PACKAGE}"
-
-
-def scaffold(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def replace(path, old, new):
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from PIL import Image
 from ...core import codecs, config, contract, data, runs
 from . import model
 
+
 def examples(run_dir: Path, n: int) -> list[contract.Example]:
     """`n` image files of the run's own data as requests, with their true classes."""
     cfg = config.load(model.Config, Path(run_dir) / runs.CONFIG)
