@@ -18,7 +18,10 @@ STARTERS = {  # starter -> (model name, something its smoke table shows)
 
 
 def project_suite(project) -> str:
-    result = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=rendered_env())
+    everything = ("-m", "slow or not slow")  # plain `pytest` in a project skips its slow end-to-end tests
+    result = run(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *everything, cwd=project, env=rendered_env()
+    )
     assert " passed" in result.stdout and "failed" not in result.stdout
     return result.stdout
 

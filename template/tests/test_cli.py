@@ -102,6 +102,7 @@ def test_runs_are_listed_and_the_best_one_bundled(core, cli, workdir):
     assert unknown.exit_code == 2 and "give --goal" in unknown.output
 
 
+@pytest.mark.slow
 def test_stage_and_local_sagemaker_job_from_the_cli(core, cli, workdir):
     model = "probe"
     staged = cli("train", model, "--stage", workdir / "source")

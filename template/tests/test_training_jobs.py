@@ -42,6 +42,7 @@ def test_staging_refuses_a_folder_with_files(core, model, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
 
 
+@pytest.mark.slow
 def test_staged_entry_point_runs_as_a_training_job(core, model, workdir):
     """`python train.py --<hp> <value>` with the SM_* environment, as SageMaker's toolkit runs it."""
     staged = core.staging.stage(model, workdir / "job" / "code")
@@ -75,6 +76,7 @@ def test_job_hyperparameters_override_arguments_which_override_config_yaml(core,
     assert saved.optimizer == defaults.optimizer  # untouched keys keep config.yaml's values
 
 
+@pytest.mark.slow
 def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_commit):
     workdir = git_workdir
     run_dir = core.staging.run_local_job(model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "3"})
@@ -86,11 +88,13 @@ def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_
     assert {"model.pt", "metrics.json", "history.jsonl"} <= {p.name for p in run_dir.iterdir()}
 
 
+@pytest.mark.slow
 def test_failed_local_job_is_a_clear_error(core, model, workdir):
     with pytest.raises(core.staging.JobError, match="failed with exit code"):
         core.staging.run_local_job(model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "many"})
 
 
+@pytest.mark.slow
 def test_torchrun_trains_on_two_processes_and_only_rank_0_saves(core, model, package, workdir, tmp_path_factory):
     staged = core.staging.stage(model, tmp_path_factory.mktemp("source"))  # the package as a job receives it
     env = {**os.environ, "PYTHONPATH": str(staged)}
