@@ -82,6 +82,7 @@ def test_a_previous_release_project_updates_and_its_models_train_bundle_and_serv
         answers = yaml.safe_load((folder / ".copier-answers.model.yml").read_text())
         assert (answers["_commit"], answers["starter"]) == ("v2.0.0", "tabular-classifier")
     assert not (mine / "contract.py").exists()  # not the template's to touch
+    assert not (project / "data" / "samples" / "iris.csv").exists()  # moved to each model's own samples
 
     env = {**rendered_env(), "PYTHONPATH": str(project / "src")}
     cli = (sys.executable, "-m", DEFAULT_PACKAGE)

@@ -12,11 +12,13 @@ def test_a_model_folder_change_touches_that_model(core, models, package):
     model = models[0]
     assert core.changes.models_touched([f"src/{package}/models/{model}/config.yaml"]) == [model]
     assert core.changes.models_touched([f"tests/models/{model}/test_{model}.py"]) == [model]
+    assert core.changes.models_touched([f"data/samples/{model}/more.csv"]) == [model]
 
 
 def test_shared_code_touches_every_model(core, models, package):
     assert core.changes.models_touched([f"src/{package}/core/training.py"]) == models
     assert core.changes.models_touched(["infra/model.yaml"]) == models
+    assert core.changes.models_touched(["data/shared/lookup.csv"]) == models
 
 
 def test_docs_touch_nothing(core):

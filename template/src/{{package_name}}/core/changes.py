@@ -12,7 +12,7 @@ SHARED = ("src/", "infra/", "pyproject.toml", "data/")  # a change here touches 
 
 
 def changed_models(since: str) -> list[str]:
-    """Models whose folder or tests changed since git revision `since`; all of them if shared code did."""
+    """Models whose folder, tests or sample data changed since git revision `since`; all of them if shared code did."""
     result = subprocess.run(["git", "diff", "--name-only", since, "HEAD"], capture_output=True, text=True)
     if result.returncode != 0:
         raise ProjectError(f"git diff {since}: {result.stderr.strip()}")
@@ -34,7 +34,7 @@ def models_touched(paths: list[str]) -> list[str]:
 
 def _model_of(path: PurePosixPath, models: list[str]) -> str | None:
     parts = path.parts
-    for prefix in (("src", registry.PACKAGE, "models"), ("tests", "models")):
+    for prefix in (("src", registry.PACKAGE, "models"), ("tests", "models"), ("data", "samples")):
         if parts[: len(prefix)] == prefix and len(parts) > len(prefix) and parts[len(prefix)] in models:
             return parts[len(prefix)]
     return None
