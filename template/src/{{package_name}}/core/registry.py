@@ -14,7 +14,6 @@ from types import ModuleType
 from .. import models
 from .errors import ProjectError
 
-MODELS_DIR = Path(models.__file__).parent
 PACKAGE = models.__name__.split(".")[0]
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
