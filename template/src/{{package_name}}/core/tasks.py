@@ -1,4 +1,4 @@
-"""Kinds of task and what each implies: the default loss and metrics, and how to read an answer.
+"""Kinds of task and what each implies: the default metrics, and how to read an answer.
 
 A model's contract names its task. `classification` and `regression` come with defaults;
 any other name is a free task, whose contract says how to show its predictions.
@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
@@ -36,7 +35,6 @@ class Task:
     """Defaults for one kind of task."""
 
     name: str
-    loss: Callable[[], nn.Module]
     metrics: dict[str, Metric] = field(default_factory=dict)
     headline: Callable[[dict], str] | None = None  # one prediction, as a short text
     agrees: Callable[[dict, object], bool] | None = None  # a prediction matches the expected answer
@@ -62,11 +60,11 @@ def _close_value(prediction: dict, expected: object) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and abs(value - truth) <= max(0.2 * abs(truth), 0.1)
 
 
-CLASSIFICATION = Task("classification", nn.CrossEntropyLoss, {"accuracy": accuracy}, _label, _same_label)
-REGRESSION = Task("regression", nn.MSELoss, {"mae": mae, "rmse": rmse}, _value, _close_value)
+CLASSIFICATION = Task("classification", {"accuracy": accuracy}, _label, _same_label)
+REGRESSION = Task("regression", {"mae": mae, "rmse": rmse}, _value, _close_value)
 KNOWN = {task.name: task for task in (CLASSIFICATION, REGRESSION)}
 
 
 def get(name: str) -> Task:
     """The task called `name`; a free task (no defaults) for any other name."""
-    return KNOWN.get(name) or Task(name, nn.MSELoss)
+    return KNOWN.get(name) or Task(name)
