@@ -6,6 +6,7 @@ a CSV's first line is a header exactly when it names all the model's columns (ot
 such as the target of a data file, are then ignored).
 
     rows(request, columns)   JSON (instances/inputs, a row, rows, objects), JSON Lines, CSV, npy
+    number_rows(...)         the same rows as floats
     texts(request)           JSON (a text or a list), JSON Lines, text/plain (one text), CSV (one column)
     images(request)          PNG, JPEG (one image), npy (an image, or a batch of them)
 """
@@ -40,6 +41,11 @@ def rows(request: Request, columns: Sequence[str]) -> list[list[object]]:
     else:
         items = _json_items(request, is_one=lambda value: isinstance(value, dict) or _is_flat_list(value))
     return [_row(item, columns, index) for index, item in enumerate(_some(items))]
+
+
+def number_rows(request: Request, columns: Sequence[str]) -> list[list[float]]:
+    """The request's rows as finite floats in `columns` order (a model whose inputs are all numbers)."""
+    return [numbers(row, f"row {index}") for index, row in enumerate(rows(request, columns))]
 
 
 def numbers(values: Sequence[object], where: str) -> list[float]:

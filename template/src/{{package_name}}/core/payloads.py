@@ -31,6 +31,4 @@ def encode(result: object, accept: str | None) -> tuple[str | bytes, str]:
 
 def feature_matrix(rows: Request | Sequence, feature_names: Sequence[str]) -> list[list[float]]:
     """A request's rows (or a list of rows) as lists of floats in `feature_names` order."""
-    request = rows if isinstance(rows, Request) else Request(JSON, list(rows))
-    values = instances.rows(request, feature_names)
-    return [instances.numbers(row, f"row {index}") for index, row in enumerate(values)]
+    return instances.number_rows(rows if isinstance(rows, Request) else Request(JSON, list(rows)), feature_names)

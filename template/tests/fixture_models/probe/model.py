@@ -32,8 +32,7 @@ class Probe(nn.Module):
 
     @torch.inference_mode()
     def predict(self, request: codecs.Request) -> list[dict]:
-        rows = instances.rows(request, self.feature_names)
-        features = torch.tensor([instances.numbers(row, f"row {i}") for i, row in enumerate(rows)])
+        features = torch.tensor(instances.number_rows(request, self.feature_names))
         return [
             {"label": self.classes[int(p.argmax())], "probabilities": dict(zip(self.classes, p.tolist(), strict=True))}
             for p in self(features).softmax(dim=1)

@@ -54,8 +54,7 @@ class TabularClassifier(nn.Module):
     @torch.inference_mode()
     def predict(self, request: codecs.Request) -> list[dict]:
         """Label and class probabilities for each row of a request; call in eval mode."""
-        rows = instances.rows(request, self.feature_names)
-        features = torch.tensor([instances.numbers(row, f"row {i}") for i, row in enumerate(rows)])
+        features = torch.tensor(instances.number_rows(request, self.feature_names))
         probabilities = self(features).softmax(dim=1).tolist()  # one conversion, not one per value
         return [
             {
