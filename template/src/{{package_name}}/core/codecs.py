@@ -31,6 +31,8 @@ from pathlib import Path
 
 import mimeparse
 
+from .config import flatten
+
 try:  # in the SageMaker container: the toolkit maps this error type to its status code
     from sagemaker_inference.errors import GenericInferenceToolkitError as _StatusError
 except ImportError:  # locally: the same shape (status_code, message)
@@ -223,13 +225,8 @@ def _predictions(result: object) -> list:
     return list(items) if isinstance(items, list) else [items]
 
 
-def _flat(item: object, prefix: str = "") -> dict:
-    if not isinstance(item, dict):
-        return {prefix or "prediction": item}
-    flat: dict = {}
-    for key, value in item.items():
-        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return {key.rstrip("."): value for key, value in flat.items()}
+def _flat(item: object) -> dict:
+    return flatten(item) if isinstance(item, dict) else {"prediction": item}
 
 
 def _refuse_constant(name: str) -> float:

@@ -114,6 +114,15 @@ def to_dict(config: object) -> dict:
     return OmegaConf.to_container(OmegaConf.structured(config), resolve=True)
 
 
+def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    """A nested mapping with dotted keys: {"optimizer": {"lr": 0.01}} -> {"optimizer.lr": 0.01}."""
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        flat.update(flatten(value, f"{name}.") if isinstance(value, dict) else {name: value})
+    return flat
+
+
 def normalize_overrides(args: Sequence[str]) -> list[str]:
     """Turn `a.b=1`, `--a.b=1` and `--a.b 1` arguments into dotlist items `a.b=1`."""
     items: list[str] = []

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .. import settings
+from . import config
 from .errors import ProjectError
 
 WEIGHTS = "model.pt"
@@ -80,7 +81,7 @@ def summarize(run_dir: Path) -> RunSummary:
 
 def varying_params(found: list[RunSummary]) -> dict[str, list[object]]:
     """The config values (dotted keys) that differ between `found` runs: key -> one value per run."""
-    params = [_flatten(_read_yaml(run.path / CONFIG)) for run in found]
+    params = [config.flatten(_read_yaml(run.path / CONFIG)) for run in found]
     keys = dict.fromkeys(key for run in params for key in run)
     columns = {key: [run.get(key) for run in params] for key in keys}
     return {key: values for key, values in columns.items() if len({json.dumps(v, default=str) for v in values}) > 1}
@@ -109,13 +110,6 @@ def _read_yaml(path: Path) -> dict:
     except (FileNotFoundError, yaml.YAMLError):
         return {}
     return content if isinstance(content, dict) else {}
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
-    flat: dict[str, object] = {}
-    for key, value in tree.items():
-        flat.update(_flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return flat
 
 
 def _read_json(path: Path) -> dict:
