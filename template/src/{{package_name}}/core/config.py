@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from omegaconf import MISSING, OmegaConf
@@ -28,14 +28,25 @@ class ConfigError(ProjectError):
 
 @dataclass
 class DataConfig:
-    """Where the training data is and how it is split and batched."""
+    """Where the training data is, and how it is split, read and batched.
 
-    path: str = MISSING  # the model's data: a file or a folder (every model's config.yaml sets it)
+    `path`, `validation` and `test` are a job's `train`, `validation` and `test` channels: a
+    file, a folder (of shards, of class folders...) or an `s3://` URI a SageMaker job reads in
+    place.
+    """
+
+    path: str = MISSING  # the training data (every model's config.yaml sets it)
+    validation: str | None = None  # held-out data; None: `val_fraction` of `path` is split off
+    test: str | None = None  # data for a final evaluation, never trained on
     target: str | None = None  # the column to predict, for tabular data
     features: list[str] | None = None  # None: every column but the target
     classes: list[str] | None = None  # None: the sorted distinct labels
     val_fraction: float = 0.2
     batch_size: int = 16
+    streaming: bool = False  # read shards as a stream (data larger than memory) instead of loading them
+    num_workers: int = 0  # DataLoader worker processes; 0 loads in the training process
+    pin_memory: bool = False  # page-locked batches: faster copies to a CUDA device
+    prefetch_factor: int | None = None  # batches each worker loads ahead; None: torch's default
 
 
 @dataclass
@@ -48,12 +59,27 @@ class OptimizerConfig:
 
 
 @dataclass
+class SchedulerConfig:
+    """Any learning-rate scheduler in `torch.optim.lr_scheduler`, by class name, with its arguments."""
+
+    name: str | None = None  # e.g. CosineAnnealingLR, StepLR, OneCycleLR; None: a constant rate
+    args: dict[str, Any] = field(default_factory=dict)  # e.g. {T_max: 30}; ReduceLROnPlateau watches the goal
+    interval: str = "epoch"  # step it after every "epoch" or after every optimizer "step"
+
+
+@dataclass
 class TrainerConfig:
-    """How long to train and how often to checkpoint."""
+    """Where and how long to train: device, precision, gradient handling, stopping, checkpoints."""
 
     max_epochs: int = 30
     seed: int = 0
-    checkpoint_every: int = 5  # epochs; 0 disables checkpoints
+    device: str = "auto"  # auto: CUDA, then MPS, then CPU; or cpu, cuda, cuda:1, mps
+    precision: str = "32"  # 32, bf16-mixed or 16-mixed (autocast; 16-mixed adds a gradient scaler)
+    accumulate_grad_batches: int = 1  # batches whose gradients add up to one optimizer step
+    gradient_clip_norm: float | None = None  # clip the gradients' total norm to this; None: no clipping
+    early_stopping_patience: int | None = None  # stop after this many epochs without a better goal metric
+    early_stopping_min_delta: float = 0.0  # how much better counts as better
+    checkpoint_every: int = 5  # epochs between resumable checkpoints; 0 disables them
     progress: bool = True  # show a progress bar
 
 
@@ -78,12 +104,30 @@ class DeployConfig:
 
 
 @dataclass
+class RemoteConfig:
+    """How `train --remote` runs the model as a SageMaker training job."""
+
+    instance_type: str = "ml.m5.large"  # a GPU type (ml.g5.xlarge, ml.p4d.24xlarge...) gets the GPU image
+    instance_count: int = 1  # above 1: torchrun across the instances (SageMaker's torch_distributed)
+    volume_size_gb: int = 30
+    max_runtime_seconds: int = 24 * 3600
+    spot: bool = False  # managed spot capacity; the job resumes from its checkpoints in S3 when interrupted
+    max_wait_seconds: int | None = None  # spot: runtime plus waiting for capacity; None: twice the runtime
+    input_mode: str = "File"  # File copies the channels first; FastFile streams them from S3
+    framework_version: str = "2.6"  # of the AWS PyTorch images
+    py_version: str = "py312"
+    image_uri: str | None = None  # your own training image instead of the AWS PyTorch one
+
+
+@dataclass
 class RunConfig:
     """What every model's config has; a model adds its own `model` section."""
 
     data: DataConfig = field(default_factory=DataConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
 
 
