@@ -52,6 +52,14 @@ def test_train_then_bundle_the_latest_run(core, cli, workdir):
         (["bundle", "{model}", "--run", "x", "--best", "val_loss"], "not both"),
         (["bundle", "{model}", "--goal", "min"], "needs --best"),
         (["runs", "no_such_model"], "unknown model"),
+        (["train", "{model}", "--resume", "nope"], "no run 'nope' of model"),
+        (["train", "{model}", "trainer.max_epochs=0"], "trainer.max_epochs: 0 is not allowed"),
+        (["train", "{model}", "optimizer.lr=-1"], "optimizer.lr: -1.0 is not allowed"),
+        (["train", "{model}", "optimizer.lr=nan"], "optimizer.lr: nan is not allowed"),
+        (["train", "{model}", "data.batch_size=0"], "data.batch_size: 0 is not allowed"),
+        (["train", "{model}", "trainer.precision=fp8"], "trainer.precision: 'fp8' is not allowed"),
+        (["train", "{model}", "scheduler.name=Nope"], "'Nope' is not a scheduler"),
+        (["train", "{model}", "trainer.device=tpu"], "'tpu' is not a device"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
@@ -60,6 +68,18 @@ def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_run_resumes_in_its_own_folder_with_its_own_config(core, cli, workdir):
+    started = cli("train", "probe", "trainer.max_epochs=2", "trainer.checkpoint_every=1", "optimizer.lr=0.05")
+    assert started.exit_code == 0, started.output
+    run_dir = core.runs.find_run("probe")
+    resumed = cli("train", "probe", "--resume", run_dir.name, "trainer.max_epochs=4")
+    assert resumed.exit_code == 0, resumed.output
+    assert core.runs.list_runs("probe") == [run_dir]
+    assert [entry["step"] for entry in core.tracking.read_history(run_dir)] == [1, 2, 3, 4]
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert (saved["trainer"]["max_epochs"], saved["optimizer"]["lr"]) == (4, 0.05)  # the run's own lr, kept
 
 
 def test_bad_config_fails_before_training_starts(core, cli, workdir):
@@ -80,8 +100,9 @@ def test_config_prints_what_training_would_use(core, cli, workdir):
 
 def test_runs_are_listed_and_the_best_one_bundled(core, cli, workdir):
     model = "probe"
-    for epochs in (1, 3, 2):
-        trained = cli("train", model, f"trainer.max_epochs={epochs}", "trainer.progress=false", "optimizer.lr=0.001")
+    for epochs, seed in ((1, 0), (3, 1), (2, 2)):  # different seeds: runs keep their best epoch, which may be the 1st
+        settings = (f"trainer.max_epochs={epochs}", f"trainer.seed={seed}", "optimizer.lr=0.001")
+        trained = cli("train", model, *settings, "trainer.progress=false")
         assert trained.exit_code == 0, trained.output
     summaries = core.runs.summaries(model)
     best = min(summaries, key=lambda run: run.metrics["val_loss"])

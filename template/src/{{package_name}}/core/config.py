@@ -8,7 +8,8 @@ Unknown keys and values of the wrong type are errors, not surprises.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,10 @@ from omegaconf.errors import OmegaConfBaseException
 from .errors import ProjectError
 
 T = TypeVar("T")
+
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+SCHEDULER_INTERVALS = ("epoch", "step")
+INPUT_MODES = ("File", "FastFile")
 
 
 class ConfigError(ProjectError):
@@ -137,9 +142,51 @@ def load(schema: type[T], path: Path, overrides: Sequence[str] = ()) -> T:
     merged = _merge(base, _read_yaml(path), path)
     merged = _merge(merged, _parse_dotlist(overrides), "overrides")
     try:
-        return OmegaConf.to_object(merged)
+        loaded = OmegaConf.to_object(merged)
     except OmegaConfBaseException as error:
         raise ConfigError(f"{path}: {_describe(error)}") from error
+    if isinstance(loaded, RunConfig):
+        validate(loaded)
+    return loaded
+
+
+def validate(cfg: RunConfig) -> None:
+    """Refuse values no run can use (the schema checks only their types): one line naming the key."""
+    for key, value, ok, expected in _rules(cfg):
+        if not ok(value):
+            raise ConfigError(f"{key}: {value!r} is not allowed; expected {expected}")
+
+
+def _rules(cfg: RunConfig) -> list[tuple[str, object, Callable[[Any], bool], str]]:
+    def positive(v):
+        return v is not None and math.isfinite(v) and v > 0
+
+    def at_least(low):
+        return lambda v: v >= low
+
+    def optional(rule):
+        return lambda v: v is None or rule(v)
+
+    def among(choices):
+        return lambda v: v in choices
+
+    trainer, data, remote = cfg.trainer, cfg.data, cfg.remote
+    return [
+        ("trainer.max_epochs", trainer.max_epochs, at_least(1), "1 or more"),
+        ("trainer.checkpoint_every", trainer.checkpoint_every, at_least(0), "0 (never) or more"),
+        ("trainer.precision", trainer.precision, among(PRECISIONS), f"one of {', '.join(PRECISIONS)}"),
+        ("trainer.accumulate_grad_batches", trainer.accumulate_grad_batches, at_least(1), "1 or more"),
+        ("trainer.gradient_clip_norm", trainer.gradient_clip_norm, optional(positive), "a number above 0, or null"),
+        ("trainer.early_stopping_patience", trainer.early_stopping_patience, optional(at_least(1)), "1 or more"),
+        ("optimizer.lr", cfg.optimizer.lr, lambda v: math.isfinite(v) and v >= 0, "a number, 0 or more"),
+        ("scheduler.interval", cfg.scheduler.interval, among(SCHEDULER_INTERVALS), "epoch or step"),
+        ("data.batch_size", data.batch_size, at_least(1), "1 or more"),
+        ("data.val_fraction", data.val_fraction, lambda v: 0 < v < 1, "between 0 and 1"),
+        ("data.num_workers", data.num_workers, at_least(0), "0 or more"),
+        ("data.prefetch_factor", data.prefetch_factor, optional(at_least(1)), "1 or more, or null"),
+        ("remote.instance_count", remote.instance_count, at_least(1), "1 or more"),
+        ("remote.input_mode", remote.input_mode, among(INPUT_MODES), f"one of {', '.join(INPUT_MODES)}"),
+    ]
 
 
 def save(config: object, path: Path) -> None:

@@ -76,6 +76,8 @@ class Contract:
     decoders: Mapping[str, codecs.Decoder] = field(default_factory=dict)  # added to or replacing core's
     encoders: Mapping[str, codecs.Encoder] = field(default_factory=dict)
     headline: Callable[[dict], str] | None = None  # one prediction as text; default: the task's
+    # (network, batch) -> (outputs, targets), for batches that are not (inputs, targets): dicts, say
+    step: Callable | None = None
 
     def decode(self, body: str | bytes, content_type: str | None) -> codecs.Request:
         """A request body, decoded if it is of a type this model takes (else 415)."""

@@ -34,11 +34,18 @@ def is_main() -> bool:
 
 @contextmanager
 def process_group() -> Iterator[None]:
-    """Join the process group torchrun describes (gloo on CPU, nccl on GPU) while the block runs."""
+    """Join the process group torchrun describes while the block runs.
+
+    Collectives on CPU tensors go through gloo and, where CUDA is present, those on GPU tensors
+    through NCCL, so the same code serves a model on either; each process takes the GPU of its
+    local rank (one process per GPU).
+    """
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         yield
         return
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+    dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
     try:
         yield
     finally:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import runs
 
 CHECKPOINTS = Path("/opt/ml/checkpoints")
+RESUME_VARIABLE = "PROJECT_RESUME_RUN"  # a run folder to train on in, from its last checkpoint
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,28 @@ def in_sagemaker_job(environ: Mapping[str, str] = os.environ) -> bool:
 
 
 def run_paths(model: str, environ: Mapping[str, str] = os.environ) -> RunPaths:
-    """The job's folders inside SageMaker, else a new local run folder."""
+    """The job's folders inside SageMaker, else the run being resumed, else a new local run folder."""
     if in_sagemaker_job(environ):
         model_dir = Path(environ["SM_MODEL_DIR"])
         output_dir = Path(environ.get("SM_OUTPUT_DATA_DIR", model_dir))
         checkpoints = CHECKPOINTS if CHECKPOINTS.is_dir() else output_dir / "checkpoints"
         return RunPaths(model_dir, output_dir, checkpoints)
-    run_dir = runs.new_run_dir(model)
+    run_dir = Path(environ[RESUME_VARIABLE]) if environ.get(RESUME_VARIABLE) else runs.new_run_dir(model)
     return RunPaths(run_dir, run_dir, run_dir / "checkpoints")
+
+
+@contextmanager
+def resuming(run_dir: Path) -> Iterator[None]:
+    """Inside the block, training (in this process or its children) goes on in `run_dir`."""
+    previous = os.environ.get(RESUME_VARIABLE)
+    os.environ[RESUME_VARIABLE] = str(run_dir)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(RESUME_VARIABLE, None)
+        else:
+            os.environ[RESUME_VARIABLE] = previous
 
 
 def data_source(channel: str, default: str, environ: Mapping[str, str] = os.environ) -> Path:

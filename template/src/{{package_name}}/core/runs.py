@@ -12,6 +12,7 @@ import yaml
 
 from .. import settings
 from . import config
+from .checkpoints import LAST
 from .errors import ProjectError
 
 WEIGHTS = "model.pt"
@@ -44,6 +45,22 @@ def list_runs(model: str) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if (p / WEIGHTS).is_file())
+
+
+def resumable_run(model: str, run_id: str) -> Path:
+    """The run `run_id` of `model`, if it can be resumed: it has a config and a last checkpoint."""
+    path = runs_root() / model / run_id
+    if "/" in run_id or run_id.startswith(".") or not (path / CONFIG).is_file():
+        raise RunError(f"no run '{run_id}' of model '{model}' to resume (runs are in {runs_root() / model})")
+    if not (path / "checkpoints" / LAST).is_file():
+        raise RunError(f"run '{run_id}' has no checkpoint to resume from (trainer.checkpoint_every was not reached)")
+    return path
+
+
+def resume_overrides(run_dir: Path) -> list[str]:
+    """The config a run was started with, as overrides that reproduce it (`trainer.max_epochs=30`...)."""
+    saved = yaml.safe_load((run_dir / CONFIG).read_text()) or {}
+    return [f"{key}={json.dumps(value)}" for key, value in config.flatten(saved).items()]
 
 
 def find_run(model: str, run_id: str | None = None) -> Path:

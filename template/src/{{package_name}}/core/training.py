@@ -1,17 +1,21 @@
-"""The training loop every model uses: seeded, checkpointed, tracked, with a progress bar.
+"""The training loop every model uses: on any device and precision, seeded, checkpointed, tracked.
 
-A model's `train.py` builds its network, loss and data loaders, then hands them to `fit`.
-`fit` resumes from the last checkpoint in `paths.checkpoint_dir` when there is one (so a
-SageMaker job restarted on spot capacity carries on), and writes the trained weights and final
-metrics to the run's folders.
+A model's `train.py` builds its network, loss and data loaders, then hands them to `fit`. The
+config decides the rest: device and precision (torch.amp), gradient accumulation and clipping,
+the learning-rate schedule, early stopping on the model's goal metric. `fit` keeps the last
+checkpoint (every `trainer.checkpoint_every` epochs and at the end) and the best one, resumes
+from the last when the run's checkpoint folder has one (a killed local run, or a SageMaker job
+restarted on spot capacity), and saves the **best** epoch's weights and scores as the run's model.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,20 +25,32 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from . import config, distributed, runs, tasks, tracking
+from . import checkpoints, config, contract, devices, distributed, registry, runs, tasks, tracking
 from .environment import RunPaths
 from .errors import ProjectError
+from .optimization import Schedule, make_optimizer
+from .stopping import GoalWatch
 from .tasks import Metric
 
-CHECKPOINT = "last.pt"
+__all__ = ["Step", "TrainingError", "TrainingResult", "default_step", "fit", "make_optimizer", "seed_everything"]
+
+# Turns a batch into the model's outputs and the targets they are scored against.
+Step = Callable[[nn.Module, object], tuple[torch.Tensor, torch.Tensor]]
+NEUTRAL_GOAL = contract.Goal("val_loss", "min")  # for networks that are not one of the project's models
+
+
+class TrainingError(ProjectError):
+    """Training that cannot go on: a loss that is not a number, a goal metric never computed."""
 
 
 @dataclass
 class TrainingResult:
-    """Where a finished run's artifacts are and how it scored on the validation data."""
+    """Where a finished run's artifacts are and how its saved (best) weights scored."""
 
     paths: RunPaths
-    metrics: dict[str, float]
+    metrics: dict[str, float]  # the best epoch's scores, and that epoch as `epoch`
+    epochs: int = 0  # epochs trained in all (fewer than max_epochs when stopped early)
+    stopped_early: bool = False
 
 
 def seed_everything(seed: int) -> None:
@@ -43,12 +59,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_optimizer(params, settings: config.OptimizerConfig) -> torch.optim.Optimizer:
-    """The `torch.optim` optimizer named in the config."""
-    optimizer_class = getattr(torch.optim, settings.name, None)
-    if not (isinstance(optimizer_class, type) and issubclass(optimizer_class, torch.optim.Optimizer)):
-        raise ProjectError(f"optimizer.name: '{settings.name}' is not an optimizer in torch.optim")
-    return optimizer_class(params, lr=settings.lr, weight_decay=settings.weight_decay)
+def default_step(model: nn.Module, batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of `(inputs, targets)`: the model's outputs for the inputs, and the targets."""
+    inputs, targets = batch
+    return model(inputs), targets
 
 
 def fit(
@@ -61,94 +75,164 @@ def fit(
     experiment: str,
     metrics: Mapping[str, Metric] | None = None,
     artifacts: Sequence[str] = (),
+    goal: contract.Goal | None = None,
+    step: Step | None = None,
 ) -> TrainingResult:
-    """Train `model`, evaluating after every epoch; save weights and metrics when done.
+    """Train `model`, evaluating after every epoch; save the best epoch's weights and scores.
 
-    `metrics` are computed on the validation data each epoch (default: a classifier's accuracy);
-    `artifacts` are the files the model wrote to the run's model folder for serving, tracked with
-    the weights. Under torchrun every rank trains on its shard of the data through DistributedDataParallel;
-    only rank 0 tracks, checkpoints and saves.
+    `experiment` is the model's name: its contract gives the goal metric (best epoch, early
+    stopping, ReduceLROnPlateau), the task's default `metrics` and, for batches that are not
+    `(inputs, targets)`, its `step`. `artifacts` are files the model wrote to the run's model
+    folder for serving. Under torchrun every rank trains on its shard of the data through
+    DistributedDataParallel; only rank 0 tracks, checkpoints and saves.
     """
-    trainer, metrics = run_config.trainer, tasks.CLASSIFICATION.metrics if metrics is None else metrics
+    declared = _contract(experiment)
+    goal = goal or (declared.goal if declared else NEUTRAL_GOAL)
+    metrics = _default_metrics(declared) if metrics is None else metrics
+    trainer, main = run_config.trainer, distributed.is_main()
+    config.validate(run_config)
     seed_everything(trainer.seed)
-    main = distributed.is_main()
-    optimizer = make_optimizer(model.parameters(), run_config.optimizer)
-    first_epoch = restore_checkpoint(paths.checkpoint_dir, model, optimizer)
-    network = DistributedDataParallel(model) if distributed.world_size() > 1 else model
-    scores: dict[str, float] = {}
+    loop = Loop(model, loss_fn, step or (declared and declared.step) or default_step, run_config, goal)
+    watch = GoalWatch(goal.metric, goal.direction, trainer.early_stopping_patience, trainer.early_stopping_min_delta)
+    first_epoch = loop.resume(paths.checkpoint_dir / checkpoints.LAST, watch)
     if main:
         config.save(run_config, paths.model_dir / runs.CONFIG)
     if distributed.world_size() > 1:
-        print(f"rank {distributed.rank()}/{distributed.world_size()}: {len(train_loader.sampler)} rows", flush=True)
+        print(f"rank {distributed.rank()}/{distributed.world_size()} on {loop.device}", flush=True)
     tracker = tracking.Tracker(experiment, paths.output_dir, enabled=main)
+    epoch = first_epoch
     with tracker, _progress(trainer.progress and main) as bar:
         tracker.log_params(config.to_dict(run_config))
         task = bar.add_task(experiment, total=trainer.max_epochs, completed=first_epoch, scores="")
-        for epoch in range(first_epoch + 1, trainer.max_epochs + 1):
+        for epoch in range(first_epoch + 1, first_epoch if watch.should_stop else trainer.max_epochs + 1):
             if isinstance(train_loader.sampler, DistributedSampler):
                 train_loader.sampler.set_epoch(epoch)
-            train_loss = distributed.mean(train_epoch(network, loss_fn, train_loader, optimizer))
-            scores = {"train_loss": train_loss, **evaluate(model, loss_fn, val_loader, metrics)}
+            scores = {"train_loss": _finite(distributed.mean(loop.train_epoch(train_loader)), epoch)}
+            scores.update(loop.evaluate(val_loader, metrics))
+            loop.schedule.after_epoch(_goal_value(scores, goal))
+            if watch.update(scores[goal.metric], epoch, scores) and main:
+                checkpoints.save(paths.checkpoint_dir / checkpoints.BEST, {"model": model.state_dict()})
             tracker.log_metrics(scores, step=epoch)
             bar.update(task, advance=1, scores=_format(scores))
-            if main and trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0:
-                save_checkpoint(paths.checkpoint_dir, model, optimizer, epoch)
+            last = epoch == trainer.max_epochs or watch.should_stop
+            if main and (last or (trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0)):
+                checkpoints.save(paths.checkpoint_dir / checkpoints.LAST, loop.state_dict(epoch, watch))
+            if watch.should_stop:
+                break
+        best = {**watch.best_scores, "epoch": watch.best_epoch}
         if main:
-            save_results(model, scores, paths)
+            model.load_state_dict(checkpoints.load(paths.checkpoint_dir / checkpoints.BEST, loop.device)["model"])
+            save_results(model, best, paths)
             tracker.log_model([paths.model_dir / name for name in dict.fromkeys([*runs.SERVED, *artifacts])])
     distributed.barrier()
-    return TrainingResult(paths, scores)
+    return TrainingResult(paths, best, epoch, watch.should_stop)
 
 
-def train_epoch(model: nn.Module, loss_fn: nn.Module, loader: DataLoader, optimizer) -> float:
-    """One pass over `loader`; returns the mean training loss."""
-    model.train()
-    total, rows = 0.0, 0
-    for inputs, targets in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
-        total += loss.item() * len(targets)
-        rows += len(targets)
-    return total / max(rows, 1)
+class Loop:
+    """One run's moving parts: the network on its device, optimizer, schedule, precision, step."""
 
+    def __init__(self, model: nn.Module, loss_fn: Callable, step: Step, run_config: config.RunConfig, goal):
+        trainer = run_config.trainer
+        self.device = devices.choose(trainer.device)
+        self.model = model.to(self.device)
+        self.loss_fn = loss_fn.to(self.device) if isinstance(loss_fn, nn.Module) else loss_fn
+        self.network = self._distributed(self.model)
+        self.step = step
+        self.optimizer = make_optimizer(self.model.parameters(), run_config.optimizer)
+        self.schedule = Schedule(self.optimizer, run_config.scheduler, goal.direction)
+        self.precision = trainer.precision
+        self.scaler = devices.grad_scaler(self.device, trainer.precision)
+        self.accumulate = trainer.accumulate_grad_batches
+        self.clip_norm = trainer.gradient_clip_norm
 
-@torch.no_grad()
-def evaluate(
-    model: nn.Module, loss_fn: nn.Module, loader: DataLoader, metrics: Mapping[str, Metric]
-) -> dict[str, float]:
-    """Validation loss and metrics over all of `loader`."""
-    model.eval()
-    batches = [(model(inputs), targets) for inputs, targets in loader]
-    logits = torch.cat([b[0] for b in batches])
-    targets = torch.cat([b[1] for b in batches])
-    scores = {"val_loss": loss_fn(logits, targets).item()}
-    scores.update({f"val_{name}": metric(logits, targets) for name, metric in metrics.items()})
-    return scores
+    def train_epoch(self, loader: DataLoader) -> float:
+        """One pass over `loader`, an optimizer step every `accumulate` batches; the mean loss."""
+        self.network.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        total, rows, size = torch.zeros((), device=self.device), 0, _length(loader)
+        for index, batch in enumerate(loader):
+            start = index - index % self.accumulate
+            end = start + self.accumulate if size is None else min(start + self.accumulate, size)
+            with self._sync(index + 1 == end):
+                with devices.autocast(self.device, self.precision):
+                    outputs, targets = self.step(self.network, devices.move(batch, self.device))
+                    loss = self.loss_fn(outputs, targets)
+                self.scaler.scale(loss / (end - start)).backward()
+            if index + 1 == end:
+                self._optimizer_step()
+            total += loss.detach().float() * len(targets)
+            rows += len(targets)
+        if size is None and rows and (index + 1) % self.accumulate:
+            self._optimizer_step()  # the last, partial group of a stream of unknown length
+        return total.item() / max(rows, 1)
 
+    @torch.no_grad()
+    def evaluate(self, loader: DataLoader, metrics: Mapping[str, Metric]) -> dict[str, float]:
+        """Validation loss and metrics over all of `loader`."""
+        self.model.eval()
+        outputs, targets, total = [], [], 0.0
+        for batch in loader:
+            with devices.autocast(self.device, self.precision):
+                output, target = self.step(self.model, devices.move(batch, self.device))
+            total += self.loss_fn(output.float(), target).item() * len(target)
+            outputs.append(output.float().cpu())
+            targets.append(target.cpu())
+        output, target = torch.cat(outputs), torch.cat(targets)
+        scores = {"val_loss": total / max(len(target), 1)}
+        scores.update({f"val_{name}": metric(output, target) for name, metric in metrics.items()})
+        return scores
 
-def save_checkpoint(folder: Path, model: nn.Module, optimizer, epoch: int) -> None:
-    """Write resumable training state (atomically, so a killed job never leaves half a file)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f"{CHECKPOINT}.partial"
-    torch.save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict()}, partial)
-    partial.replace(folder / CHECKPOINT)
+    def state_dict(self, epoch: int, watch: GoalWatch) -> dict:
+        """Everything needed to go on after `epoch` exactly as an uninterrupted run would."""
+        return {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "watch": watch.state_dict(),
+            "random": checkpoints.random_state(),
+        }
 
+    def resume(self, path: Path, watch: GoalWatch) -> int:
+        """Load the checkpoint at `path` if there is one; the epoch it was taken after (else 0)."""
+        state = checkpoints.load(path, self.device)
+        if state is None:
+            return 0
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state.get("scheduler", {}))
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        if "watch" in state:
+            watch.load_state_dict(state["watch"])
+        if "random" in state:
+            checkpoints.restore_random_state(state["random"])
+        return int(state["epoch"])
 
-def restore_checkpoint(folder: Path, model: nn.Module, optimizer) -> int:
-    """Load the last checkpoint in `folder` if any; returns the epoch it was taken after."""
-    path = folder / CHECKPOINT
-    if not path.is_file():
-        return 0
-    state = torch.load(path, weights_only=True)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    return int(state["epoch"])
+    def _optimizer_step(self) -> None:
+        if self.clip_norm:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.schedule.after_step()
+
+    def _sync(self, boundary: bool):
+        """DDP averages gradients only on the batch that ends an accumulation group."""
+        if boundary or not isinstance(self.network, DistributedDataParallel):
+            return nullcontext()
+        return self.network.no_sync()
+
+    def _distributed(self, model: nn.Module) -> nn.Module:
+        if distributed.world_size() <= 1:
+            return model
+        return DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
 
 
 def save_results(model: nn.Module, scores: dict[str, float], paths: RunPaths) -> None:
-    """Write the trained weights and the final validation metrics (the config is saved at the start).
+    """Write the run's weights and their validation scores (the config is saved at the start).
 
     In a SageMaker job the run's records (metrics, history, provenance) are copied from the
     output folder to the model folder too, so the job's model.tar.gz, fetched as a local run,
@@ -162,6 +246,36 @@ def save_results(model: nn.Module, scores: dict[str, float], paths: RunPaths) ->
         for name in (runs.METRICS, tracking.HISTORY, runs.PROVENANCE):
             if (paths.output_dir / name).is_file():
                 shutil.copyfile(paths.output_dir / name, paths.model_dir / name)
+
+
+def _contract(experiment: str) -> contract.Contract | None:
+    return contract.of(experiment) if experiment in registry.names() else None
+
+
+def _default_metrics(declared: contract.Contract | None) -> Mapping[str, Metric]:
+    return tasks.get(declared.task).metrics if declared else tasks.CLASSIFICATION.metrics
+
+
+def _goal_value(scores: dict[str, float], goal: contract.Goal) -> float:
+    if goal.metric not in scores:
+        raise TrainingError(f"the goal metric '{goal.metric}' is not among the epoch's scores {sorted(scores)}")
+    return scores[goal.metric]
+
+
+def _finite(loss: float, epoch: int) -> float:
+    if not math.isfinite(loss):
+        raise TrainingError(
+            f"epoch {epoch}: the training loss is {loss}; look for NaN or infinite values in the data, "
+            "or lower optimizer.lr"
+        )
+    return loss
+
+
+def _length(loader: DataLoader) -> int | None:
+    try:
+        return len(loader)
+    except TypeError:  # an iterable (streaming) dataset of unknown length
+        return None
 
 
 def _progress(enabled: bool) -> Progress:

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ...core import codecs, config, instances, runs
+from ...core import codecs, config, devices, instances, runs
 
 SUFFIXES = (".png", ".jpg", ".jpeg")  # image files training reads
 MODES = {1: "L", 3: "RGB"}  # Pillow mode for each number of channels
@@ -103,7 +103,7 @@ class ImageClassifier(nn.Module):
         """Label and class probabilities for each image of a request; call in eval mode."""
         images = instances.images(request)
         batch = torch.stack([to_tensor(image, self.settings, f"image {i}") for i, image in enumerate(images)])
-        probabilities = self(batch).softmax(dim=1).tolist()  # one conversion, not one per value
+        probabilities = self(batch.to(devices.of(self))).softmax(dim=1).tolist()  # one conversion, not one per value
         return [
             {
                 "label": self.classes[p.index(max(p))],
@@ -122,5 +122,4 @@ def load(model_dir: Path) -> ImageClassifier:
     """The trained network saved in `model_dir` (a run folder or an unpacked bundle)."""
     cfg = config.load(Config, Path(model_dir) / runs.CONFIG)
     network = build(cfg)
-    network.load_state_dict(torch.load(Path(model_dir) / runs.WEIGHTS, map_location="cpu", weights_only=True))
-    return network.eval()
+    return devices.load_weights(network, Path(model_dir) / runs.WEIGHTS)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core import codecs, config, instances, runs
+from ...core import codecs, config, devices, instances, runs
 
 
 @dataclass
@@ -54,7 +54,7 @@ class TabularClassifier(nn.Module):
     @torch.inference_mode()
     def predict(self, request: codecs.Request) -> list[dict]:
         """Label and class probabilities for each row of a request; call in eval mode."""
-        features = torch.tensor(instances.number_rows(request, self.feature_names))
+        features = torch.tensor(instances.number_rows(request, self.feature_names)).to(devices.of(self))
         probabilities = self(features).softmax(dim=1).tolist()  # one conversion, not one per value
         return [
             {
@@ -74,5 +74,4 @@ def load(model_dir: Path) -> TabularClassifier:
     """The trained network saved in `model_dir` (a run folder or an unpacked bundle)."""
     cfg = config.load(Config, Path(model_dir) / runs.CONFIG)
     network = build(cfg)
-    network.load_state_dict(torch.load(Path(model_dir) / runs.WEIGHTS, map_location="cpu", weights_only=True))
-    return network.eval()
+    return devices.load_weights(network, Path(model_dir) / runs.WEIGHTS)

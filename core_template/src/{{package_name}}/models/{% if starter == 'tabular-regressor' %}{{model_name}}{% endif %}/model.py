@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core import codecs, config, instances, runs
+from ...core import codecs, config, devices, instances, runs
 
 
 @dataclass
@@ -88,7 +88,7 @@ class TabularRegressor(nn.Module):
     @torch.inference_mode()
     def predict(self, request: codecs.Request) -> list[dict]:
         """The predicted value for each row of a request; call in eval mode."""
-        values = self(self.encode(instances.rows(request, self.feature_names))).tolist()
+        values = self(self.encode(instances.rows(request, self.feature_names)).to(devices.of(self))).tolist()
         return [{"value": round(value, 4)} for value in values]
 
 
@@ -122,5 +122,4 @@ def load(model_dir: Path) -> TabularRegressor:
     """The trained network saved in `model_dir` (a run folder or an unpacked bundle)."""
     cfg = config.load(Config, Path(model_dir) / runs.CONFIG)
     network = build(cfg)
-    network.load_state_dict(torch.load(Path(model_dir) / runs.WEIGHTS, map_location="cpu", weights_only=True))
-    return network.eval()
+    return devices.load_weights(network, Path(model_dir) / runs.WEIGHTS)

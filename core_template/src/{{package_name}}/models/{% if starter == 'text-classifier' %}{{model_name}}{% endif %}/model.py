@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core import codecs, config, instances, runs
+from ...core import codecs, config, devices, instances, runs
 
 VOCAB = "vocab.json"  # the tokenizer, written beside the weights and shipped with them
 WORDS = r"[a-z0-9]+(?:'[a-z]+)?"  # a word of a lower-cased text: letters and digits, "don't" as one
@@ -103,7 +103,7 @@ class TextClassifier(nn.Module):
     @torch.inference_mode()
     def predict(self, request: codecs.Request) -> list[dict]:
         """Label and class probabilities for each text of a request; call in eval mode."""
-        ids = pad([self.tokenizer.encode(text) for text in instances.texts(request)])
+        ids = pad([self.tokenizer.encode(text) for text in instances.texts(request)]).to(devices.of(self))
         probabilities = self(ids).softmax(dim=1).tolist()  # one conversion, not one per value
         return [
             {
@@ -124,5 +124,4 @@ def load(model_dir: Path) -> TextClassifier:
     model_dir = Path(model_dir)
     cfg = config.load(Config, model_dir / runs.CONFIG)
     network = build(cfg, Tokenizer.load(model_dir / VOCAB))
-    network.load_state_dict(torch.load(model_dir / runs.WEIGHTS, map_location="cpu", weights_only=True))
-    return network.eval()
+    return devices.load_weights(network, model_dir / runs.WEIGHTS)
