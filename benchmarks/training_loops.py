@@ -5,15 +5,14 @@
 Both train the model's own network on the same synthetic data through the same DataLoaders,
 with the same optimizer, and evaluate on the validation loader after every epoch. `fit` adds
 what a real run has: the run folder, provenance, checkpoints, and tracking, timed once with
-no backend and once with the project's own. Prints JSON: seconds per training step of each,
-the median of alternating repeats.
+no backend and once with the project's own, and both again in bf16 mixed precision (torch.autocast).
+Prints JSON: seconds per training step of each variant in every one of the alternating repeats.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-ROWS, FEATURES, CLASSES, EPOCHS, REPEATS = 40_000, 16, 3, 8, 3
+ROWS, FEATURES, CLASSES, EPOCHS, REPEATS = 40_000, 16, 3, 8, 5
 
 
 def main(package: str, model: str) -> None:
@@ -41,16 +40,22 @@ def main(package: str, model: str) -> None:
         network.fit_standardization(train_loader.dataset.tensors[0])
         return network
 
-    def with_fit(run: int, tracking: str) -> None:
+    def with_fit(run: int, tracking: str, precision: str = "32") -> None:
         settings.TRACKING = tracking
-        run_dir = folder / "runs" / f"fit-{tracking}-{run}"
+        cfg.trainer.precision = precision
+        run_dir = folder / "runs" / f"fit-{tracking}-{precision}-{run}"
         paths = core["environment"].RunPaths(run_dir, run_dir, run_dir / "checkpoints")
         core["training"].fit(build(), nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, "benchmark")
 
+    def plain(bf16: bool = False) -> None:
+        plain_loop(build(), train_loader, val_loader, cfg.optimizer.lr, bf16)
+
     variants = {
-        "plain": lambda run: plain_loop(build(), train_loader, val_loader, cfg.optimizer.lr),
+        "plain": lambda run: plain(),
         "fit": lambda run: with_fit(run, "none"),
         "fit_tracked": lambda run: with_fit(run, backend),
+        "plain_bf16": lambda run: plain(bf16=True),
+        "fit_bf16": lambda run: with_fit(run, "none", "bf16-mixed"),
     }
     variants["fit_tracked"](-1)  # warm-up: imports, the tracking store's creation
     timings: dict[str, list[float]] = {name: [] for name in variants}
@@ -59,8 +64,7 @@ def main(package: str, model: str) -> None:
             start = time.perf_counter()
             action(run)
             timings[name].append((time.perf_counter() - start) / steps)
-    medians = {name: statistics.median(values) for name, values in timings.items()}
-    print(json.dumps({**medians, "steps": steps, "backend": backend}))
+    print(json.dumps({**timings, "steps": steps, "backend": backend}))
 
 
 def synthetic_problem(data, network_module, folder: Path):
@@ -80,7 +84,7 @@ def synthetic_problem(data, network_module, folder: Path):
     return cfg, dataset
 
 
-def plain_loop(network: nn.Module, train_loader, val_loader, lr: float) -> None:
+def plain_loop(network: nn.Module, train_loader, val_loader, lr: float, bf16: bool = False) -> None:
     """The loop everyone writes first: train, then evaluate loss and accuracy, every epoch."""
     optimizer = torch.optim.Adam(network.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
@@ -89,13 +93,14 @@ def plain_loop(network: nn.Module, train_loader, val_loader, lr: float) -> None:
         running = 0.0
         for inputs, targets in train_loader:
             optimizer.zero_grad()
-            loss = loss_fn(network(inputs), targets)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = loss_fn(network(inputs), targets)
             loss.backward()
             optimizer.step()
             running += loss.item() * len(targets)
         network.eval()
-        with torch.no_grad():
-            outputs = [(network(inputs), targets) for inputs, targets in val_loader]
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            outputs = [(network(inputs).float(), targets) for inputs, targets in val_loader]
             logits, targets = torch.cat([o[0] for o in outputs]), torch.cat([o[1] for o in outputs])
             _ = (loss_fn(logits, targets).item(), (logits.argmax(dim=1) == targets).float().mean().item())
 

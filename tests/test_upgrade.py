@@ -1,7 +1,8 @@
-"""Projects made with the previous release update to this one: user edits kept, every model still works.
+"""Projects made with earlier releases update to this one: user edits kept, every model still works.
 
-The previous release is this repository's template at PREVIOUS_RELEASE (the last commit before
-model contracts), tagged v1.0.0 in a scratch template repository; this checkout is v2.0.0.
+An earlier release is this repository's template at one commit, tagged v1.0.0 in a scratch
+template repository; this checkout is v2.0.0. PRE_CONTRACT_RELEASE is the last commit before
+model contracts; PREVIOUS_RELEASE the last release before this one.
 """
 
 from __future__ import annotations
@@ -14,17 +15,22 @@ import pytest
 import yaml
 from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, replace, run, scaffold
 
-PREVIOUS_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
+PRE_CONTRACT_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
+PREVIOUS_RELEASE = "c754e219785b7a483c49f29cf503caedb4dfcdda"
 PKG = f"src/{DEFAULT_PACKAGE}"
 
 
 @pytest.fixture
-def releases(tmp_path):
-    """A template repository with the previous release (v1.0.0); `releases()` then commits this one as v2.0.0."""
+def releases(tmp_path, request):
+    """A template repository with an earlier release (v1.0.0); `releases()` then commits this one as v2.0.0.
+
+    The earlier release is PRE_CONTRACT_RELEASE unless the test is parametrized with another commit.
+    """
     repo = tmp_path / "template-repo"
     repo.mkdir()
+    commit = getattr(request, "param", PRE_CONTRACT_RELEASE)
     archive = subprocess.run(
-        ["git", "archive", PREVIOUS_RELEASE, *TEMPLATE_PARTS], cwd=ROOT, capture_output=True, check=True
+        ["git", "archive", commit, *TEMPLATE_PARTS], cwd=ROOT, capture_output=True, check=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", repo], input=archive, check=True)
     git("init", "-q", "-b", "main", cwd=repo)
@@ -92,4 +98,37 @@ def test_a_previous_release_project_updates_and_its_models_train_bundle_and_serv
         smoke = run(*cli, "smoke", model, "trainer.progress=false", cwd=project, env=env)
         assert "predicted" in smoke.stdout and ("versicolor" in smoke.stdout or "setosa" in smoke.stdout), smoke.stdout
     suite = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=rendered_env())
+    assert " passed" in suite.stdout and "failed" not in suite.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("releases", [PREVIOUS_RELEASE], indirect=True)
+def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_settings(tmp_path, releases):
+    repo, release_this_checkout = releases
+    project = tmp_path / "project"
+    assert scaffold("new", project, "--template", repo).exit_code == 0
+    added = scaffold("add-model", "reviews", "--starter", "text-classifier", "--project", project)
+    assert added.exit_code == 0, added.output
+    git("init", "-q", cwd=project)
+    commit_all(project, "generated")
+    reviews = project / PKG / "models" / "reviews"
+    replace(reviews / "config.yaml", "max_epochs: 15", "max_epochs: 12")
+    helper = "def user_helper() -> int:\n    return 42\n\n\ndef pad("
+    replace(reviews / "model.py", "def pad(", helper)  # away from what the template changes
+    commit_all(project, "user edits")
+
+    release_this_checkout()
+    result = scaffold("update", "--project", project)
+    assert result.exit_code == 0, result.output
+    commit_all(project, "updated")
+
+    config_text = (reviews / "config.yaml").read_text()
+    assert "max_epochs: 12" in config_text and "precision:" in config_text and "scheduler:" in config_text
+    assert "def user_helper" in (reviews / "model.py").read_text()
+    assert "<<<<<<<" not in config_text and "<<<<<<<" not in (reviews / "model.py").read_text()
+    env = {**rendered_env(), "PYTHONPATH": str(project / "src")}
+    cli = (sys.executable, "-m", DEFAULT_PACKAGE)
+    smoke = run(*cli, "smoke", "reviews", "trainer.progress=false", cwd=project, env=env)
+    assert "predicted" in smoke.stdout, smoke.stdout
+    suite = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/models", cwd=project, env=env)
     assert " passed" in suite.stdout and "failed" not in suite.stdout
