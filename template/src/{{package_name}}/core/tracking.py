@@ -1,7 +1,8 @@
 """Experiment tracking behind one small interface; models and the trainer never import a tracker.
 
 Whatever the backend, every run writes its per-epoch metrics to `history.jsonl` and its
-provenance (git commit, dirty flag, the tracker's run id) to `run.json` in its folder.
+provenance (git commit, dirty flag, the tracker's run id, and the fingerprints of the data it
+trained on: core/fingerprint.py) to `run.json` in its folder.
 `settings.TRACKING` names one more backend, a module `core/<name>_tracking.py` with a
 `start(experiment, run_name, provenance)` function returning a `Backend` (or None when the
 backend should stay off, e.g. in a SageMaker job with no tracking server configured).
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .. import settings
+from . import fingerprint
 from .errors import ProjectError
 from .runs import PROVENANCE
 
@@ -55,11 +57,20 @@ class Tracker:
         reference = self._backend.reference if self._backend else {}
         self.run_record = {"experiment": experiment, "tracking": name, **self.provenance, **reference}
         if enabled:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            (self.run_dir / PROVENANCE).write_text(json.dumps(self.run_record, indent=2) + "\n")
+            self._write_record()
 
     def log_params(self, params: dict) -> None:
-        """Record the run's parameters (a nested config)."""
+        """Record the run's parameters (a nested config), and the fingerprints of the data its `data` section names.
+
+        The fingerprints (see core/fingerprint.py) go to run.json under "data" ({channel: {...}})
+        and to the tracker as the params `data_fingerprint.<channel>`.
+        """
+        channels = fingerprint.of_channels(params.get("data")) if self.enabled and params else {}
+        if channels:
+            self.run_record["data"] = channels
+            self._write_record()
+            values = {name: found.get("fingerprint", "error") for name, found in channels.items()}
+            params = {**params, "data_fingerprint": values}
         if self._backend:
             self._backend.log_params(params)
 
@@ -72,6 +83,11 @@ class Tracker:
         if self._backend:
             self._backend.log_metrics(metrics, step)
 
+    def log_best(self, scores: dict[str, float], step: int) -> None:
+        """Record the scores of the weights the run keeps (its best epoch) as `best_<name>`, at the last `step`."""
+        if self._backend:
+            self._backend.log_metrics({f"best_{name}": value for name, value in scores.items()}, step)
+
     def log_model(self, files: list[Path]) -> None:
         """Keep the trained model's files (weights, resolved config) with the run in the tracker."""
         if self._backend:
@@ -82,6 +98,10 @@ class Tracker:
         if self._backend:
             self._backend.finish(succeeded)
             self._backend = None
+
+    def _write_record(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / PROVENANCE).write_text(json.dumps(self.run_record, indent=2) + "\n")
 
     def __enter__(self) -> Tracker:
         return self

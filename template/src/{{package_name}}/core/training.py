@@ -123,6 +123,7 @@ def fit(
         if main:
             model.load_state_dict(checkpoints.load(paths.checkpoint_dir / checkpoints.BEST, loop.device)["model"])
             save_results(model, best, paths)
+            tracker.log_best(best, step=epoch)
             tracker.log_model([paths.model_dir / name for name in dict.fromkeys([*runs.SERVED, *artifacts])])
     distributed.barrier()
     return TrainingResult(paths, best, epoch, watch.should_stop)

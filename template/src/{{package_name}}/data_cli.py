@@ -1,0 +1,102 @@
+"""Build data sets (here, or as SageMaker Processing jobs) and fingerprint data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from .core import datasets, fingerprint
+from .core.errors import ProjectError
+
+app = typer.Typer(help=__doc__, no_args_is_help=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+EndpointUrlOpt = Annotated[
+    str | None, typer.Option("--endpoint-url", help="AWS endpoint (e.g. a local emulator); default: AWS itself.")
+]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Report a ProjectError as one line and exit 2, instead of a traceback."""
+    try:
+        yield
+    except ProjectError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def build(
+    name: Annotated[
+        str, typer.Argument(help="Data set: data/NAME/build.py, or build_data.py in model NAME.", show_default=False)
+    ],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="With --remote: settings over data/NAME/config.yaml (remote.instance_type=ml.c5.xlarge)."),
+    ] = None,
+    remote: Annotated[bool, typer.Option("--remote", help="Build in a SageMaker Processing job.")] = False,
+    out_path: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            help="Empty folder or s3:// prefix to build into (default: data/built/NAME/; "
+            "with --remote: s3://<bucket>/<prefix>/NAME/data/built/<job>/).",
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="With --remote: wait for the job, then print the fingerprint.")
+    ] = False,
+    endpoint_url: EndpointUrlOpt = None,
+) -> None:
+    """Run data set NAME's build script (`python SCRIPT --out FOLDER`), then fingerprint what it wrote."""
+    with user_errors():
+        if overrides and not remote:
+            raise ProjectError(f"settings ({' '.join(overrides)}) only apply to a --remote build")
+        if wait and not remote:
+            raise ProjectError("--wait only applies to a --remote build")
+        if not remote:
+            _print_built(datasets.build(name, out_path, endpoint_url))
+            return
+        job = datasets.launch(name, out_path, list(overrides or []), endpoint_url)
+        out.print(f"processing job [bold]{job.name}[/bold] created; it builds data set {name} into {job.output}")
+        if wait:
+            _print_built(datasets.wait(job.name, endpoint_url))
+
+
+@app.command(name="fingerprint")
+def show_fingerprint(
+    source: Annotated[str, typer.Argument(help="A file, a folder or an s3:// URI.", show_default=False)],
+    endpoint_url: EndpointUrlOpt = None,
+) -> None:
+    """Print the fingerprint of SOURCE (as training runs record it), and whether it matches a build's manifest."""
+    with user_errors():
+        s3 = datasets.s3_client(endpoint_url) if source.startswith("s3://") else None
+        found = fingerprint.of(source, s3)
+    out.print(f"{found.short}  {found.files} files, {found.bytes} bytes  {found.value}", highlight=False)
+    manifest = None if source.startswith("s3://") else fingerprint.read_manifest(Path(source))
+    if manifest:
+        same = manifest.get("fingerprint") == found.value
+        verdict = "matches" if same else "[red]differs from[/red]"
+        out.print(f"{verdict} {fingerprint.MANIFEST} (built {manifest.get('built_at')}, commit {_commit(manifest)})")
+
+
+def _print_built(built: datasets.Built) -> None:
+    manifest = built.manifest
+    out.print(
+        f"data set built in [bold]{built.location}[/bold]: {manifest['files']} files, {manifest['bytes']} bytes"
+        f"\nfingerprint {manifest['short']}  ({manifest['fingerprint']})",
+        highlight=False,
+    )
+
+
+def _commit(manifest: dict) -> str:
+    commit = manifest.get("git_commit")
+    return f"{commit[:7]}{'+dirty' if manifest.get('git_dirty') else ''}" if commit else "-"
