@@ -116,17 +116,18 @@ def test_the_tracker_records_the_data_fingerprints_in_run_json_and_as_params(cor
     backend = RecordingBackend()
     monkeypatch.setattr(core.tracking, "start_backend", lambda *args: backend)
     run_dir = tmp_path / "runs" / "m" / "r1"
-    params = {"data": {"path": str(folder / "train"), "validation": str(folder / "images")}, "trainer": {"seed": 0}}
     with core.tracking.Tracker("m", run_dir) as tracker:
-        tracker.log_params(params)
+        tracker.log_params({"trainer": {"seed": 0}})
+        tracker.log_data({"path": str(folder / "train"), "validation": str(folder / "images")})
     record = json.loads((run_dir / "run.json").read_text())
     train, validation = core.fingerprint.of(folder / "train"), core.fingerprint.of(folder / "images")
     assert record["data"]["train"]["fingerprint"] == train.value and record["data"]["train"]["files"] == 2
     assert record["data"]["validation"]["short"] == validation.short
     assert "git_commit" in record and record["fake_run_id"] == "1"  # provenance and tracker reference kept
-    logged = backend.params[0]
-    assert logged["data_fingerprint"] == {"train": train.value, "validation": validation.value}
-    assert logged["trainer"] == {"seed": 0}
+    assert backend.params == [
+        {"trainer": {"seed": 0}},
+        {"data_fingerprint": {"train": train.value, "validation": validation.value}},
+    ]
     assert core.fingerprint.shown(record) == train.short and core.fingerprint.shown({}) == "-"
 
 

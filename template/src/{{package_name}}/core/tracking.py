@@ -60,19 +60,24 @@ class Tracker:
             self._write_record()
 
     def log_params(self, params: dict) -> None:
-        """Record the run's parameters (a nested config), and the fingerprints of the data its `data` section names.
-
-        The fingerprints (see core/fingerprint.py) go to run.json under "data" ({channel: {...}})
-        and to the tracker as the params `data_fingerprint.<channel>`.
-        """
-        channels = fingerprint.of_channels(params.get("data")) if self.enabled and params else {}
-        if channels:
-            self.run_record["data"] = channels
-            self._write_record()
-            values = {name: found.get("fingerprint", "error") for name, found in channels.items()}
-            params = {**params, "data_fingerprint": values}
+        """Record the run's parameters (a nested config)."""
         if self._backend:
             self._backend.log_params(params)
+
+    def log_data(self, data_config: dict) -> None:
+        """Record the fingerprints of the data a `data` config section names (see core/fingerprint.py).
+
+        They go to run.json under "data" ({channel: {...}}) and to the tracker as the params
+        `data_fingerprint.<channel>`.
+        """
+        channels = fingerprint.of_channels(data_config) if self.enabled else {}
+        if not channels:
+            return
+        self.run_record["data"] = channels
+        self._write_record()
+        if self._backend:
+            values = {name: found.get("fingerprint", "error") for name, found in channels.items()}
+            self._backend.log_params({"data_fingerprint": values})
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         """Record metrics for one step (an epoch)."""
