@@ -16,9 +16,11 @@ import pkgutil
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
+import boto3
 import pytest
 import yaml
 
@@ -97,6 +99,45 @@ def session_workdir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("project")
     copy_samples(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """The URL of moto's AWS emulator, served over HTTP for this test module (boto3 is never patched)."""
+    from moto.server import ThreadedMotoServer  # only where a test talks to AWS
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(emulator, monkeypatch, core):
+    """Fake credentials, a fresh emulator, and the project stack (bucket and role) deployed on it."""
+    urllib.request.urlopen(urllib.request.Request(f"{emulator}/moto-api/reset", method="POST"))
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    cfn = boto3.client("cloudformation", endpoint_url=emulator)
+    cfn.create_stack(
+        StackName="project",
+        TemplateBody=(ROOT / "infra" / "project.yaml").read_text(),
+        Parameters=[{"ParameterKey": "ProjectName", "ParameterValue": core.aws.settings.RESOURCE_PREFIX}],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    outputs = {
+        o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="project")["Stacks"][0]["Outputs"]
+    }
+    monkeypatch.setenv("ARTIFACTS_BUCKET", outputs["ArtifactsBucketName"])
+    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", outputs["ExecutionRoleArn"])
+    monkeypatch.chdir(ROOT)  # deploy reads infra/model.yaml from the project root
+    return emulator
 
 
 @pytest.fixture(scope="session")

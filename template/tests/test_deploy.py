@@ -3,58 +3,21 @@
 moto covers S3, CloudFormation (stacks, change sets, IAM roles, SageMaker resources) and
 SageMaker's control plane. It does not run models or training jobs, does not fail stack
 updates the way AWS does, and renames resources that templates name explicitly; those parts
-are covered by cfn-lint and checkov (test_infra.py) and the local endpoint tests.
+are covered by cfn-lint and checkov (test_infra.py) and the local endpoint tests. The
+`emulator` and `aws_env` fixtures are in conftest.py.
 """
 
 import importlib
 import json
 import shutil
 import tarfile
-import urllib.request
 from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def aws_env(emulator, monkeypatch, core):
-    """Fake credentials, a fresh emulator, and the project stack (bucket and role) deployed on it."""
-    urllib.request.urlopen(urllib.request.Request(f"{emulator}/moto-api/reset", method="POST"))
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    cfn = boto3.client("cloudformation", endpoint_url=emulator)
-    cfn.create_stack(
-        StackName="project",
-        TemplateBody=(ROOT / "infra" / "project.yaml").read_text(),
-        Parameters=[{"ParameterKey": "ProjectName", "ParameterValue": core.aws.settings.RESOURCE_PREFIX}],
-        Capabilities=["CAPABILITY_IAM"],
-    )
-    outputs = {
-        o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="project")["Stacks"][0]["Outputs"]
-    }
-    monkeypatch.setenv("ARTIFACTS_BUCKET", outputs["ArtifactsBucketName"])
-    monkeypatch.setenv("SAGEMAKER_ROLE_ARN", outputs["ExecutionRoleArn"])
-    monkeypatch.chdir(ROOT)  # deploy reads infra/model.yaml from the project root
-    return emulator
 
 
 @pytest.fixture
@@ -192,14 +155,14 @@ def test_no_credentials_is_a_clear_error(core, aws_env, bundle, monkeypatch, tmp
 def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, workdir, monkeypatch):
     model = "probe"
     monkeypatch.chdir(workdir)
-    job = core.remote.launch_training(
-        model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "3"}, "ml.m5.large", aws_env
-    )
+    schema, config_file = core.registry.module(model, "model").Config, core.registry.folder(model) / "config.yaml"
+    run_config = core.config.load(schema, config_file)
+    job = core.remote.launch_training(model, run_config, {"trainer.max_epochs": "3"}, aws_env)
     described = core.remote.describe_training(job, aws_env)
     hyperparameters = described["HyperParameters"]
     assert json.loads(hyperparameters["sagemaker_program"]) == "train.py"
     assert json.loads(hyperparameters["trainer.max_epochs"]) == "3"
-    assert described["AlgorithmSpecification"]["TrainingImage"].endswith("pytorch-training:2.6.0-cpu-py312")
+    assert described["AlgorithmSpecification"]["TrainingImage"].endswith("pytorch-training:2.6-cpu-py312")
     source = json.loads(hyperparameters["sagemaker_submit_directory"])
     bucket, key = source[5:].split("/", 1)
     assert boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)["ContentLength"] > 0

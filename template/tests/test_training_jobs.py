@@ -19,6 +19,13 @@ def finished_runs(folder: Path, model: str) -> list[Path]:
     return sorted(p.parent for p in (folder / "runs" / model).glob("*/model.pt"))
 
 
+def run_config(core, model: str, *overrides: str):
+    """`model`'s config as `train MODEL OVERRIDES...` resolves it (data paths: relative to the working folder)."""
+    return core.config.load(
+        core.registry.module(model, "model").Config, core.registry.folder(model) / "config.yaml", overrides
+    )
+
+
 def test_staged_source_dir_holds_entry_point_package_and_requirements(core, model, package, tmp_path):
     staged = core.staging.stage(model, tmp_path / "source")
     names = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
@@ -79,7 +86,7 @@ def test_job_hyperparameters_override_arguments_which_override_config_yaml(core,
 @pytest.mark.slow
 def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_commit):
     workdir = git_workdir
-    run_dir = core.staging.run_local_job(model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "3"})
+    run_dir = core.staging.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "3"})
     assert [workdir / run_dir] == finished_runs(workdir, model)
     provenance = json.loads((run_dir / "run.json").read_text())  # the job has no checkout, yet knows its commit
     assert (provenance["git_commit"], provenance["git_dirty"]) == (head_commit, False)
@@ -91,7 +98,7 @@ def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_
 @pytest.mark.slow
 def test_failed_local_job_is_a_clear_error(core, model, workdir):
     with pytest.raises(core.staging.JobError, match="failed with exit code"):
-        core.staging.run_local_job(model, workdir / "data" / "samples" / "probe", {"trainer.max_epochs": "many"})
+        core.staging.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "many"})
 
 
 @pytest.mark.slow

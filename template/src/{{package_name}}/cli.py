@@ -16,13 +16,28 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Column, Table
 
-from . import settings
-from .core import aws, changes, client, codecs, config, contract, registry, remote, runs, serving, staging
+from . import data_cli, settings
+from .core import (
+    aws,
+    changes,
+    client,
+    codecs,
+    config,
+    contract,
+    environment,
+    fingerprint,
+    registry,
+    remote,
+    runs,
+    serving,
+    staging,
+)
 from .core import bundle as bundles
 from .core import deploy as deploying
 from .core.errors import ProjectError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(data_cli.app, name="data")
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -116,11 +131,12 @@ def list_runs(
     headers = [f"{metric} ({direction})", *names[1:], *params]
     numbers = [Column(header, justify="right", overflow="fold") for header in headers]
     run_column = Column("run", no_wrap=True, min_width=max(len(run.path.name) for run in found))
-    table = Table(run_column, *numbers, Column("commit", no_wrap=True), "tracker run")
+    table = Table(run_column, *numbers, Column("data", no_wrap=True), Column("commit", no_wrap=True), "tracker run")
     for index, run in enumerate(found):
         metrics = [_number(run.metrics.get(name)) for name in names]
         values = [str(column[index]) for column in params.values()]
-        table.add_row(run.path.name, *metrics, *values, _commit(run.provenance), _tracker_run(run.provenance))
+        data = fingerprint.shown(run.provenance)
+        table.add_row(run.path.name, *metrics, *values, data, _commit(run.provenance), _tracker_run(run.provenance))
     out.print(table)
 
 
@@ -131,13 +147,18 @@ def train(
     sagemaker_local: Annotated[
         bool,
         typer.Option(
-            "--sagemaker-local", help="Run as a SageMaker training job would: /opt/ml tree, SM_* environment."
+            "--sagemaker-local",
+            help="Run as a SageMaker training job would: /opt/ml tree, SM_* environment, remote.instance_count hosts.",
         ),
     ] = False,
     stage: Annotated[
         Path | None, typer.Option("--stage", help="Only write the job's source_dir (entry point, package) here.")
     ] = None,
     remote: Annotated[bool, typer.Option("--remote", help="Launch a SageMaker training job.")] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", help="Go on with this run (id under runs/MODEL/) from its last checkpoint."),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="With --remote: wait, then fetch the model as a run.")] = False,
     endpoint_url: EndpointUrlOpt = None,
 ) -> None:
@@ -154,8 +175,9 @@ def train(
             run_dir = _local_job(model, overrides)
             out.print(f"job finished; its model and output are in [bold]{run_dir}[/bold]")
             return
-        result = registry.module(model, "train").main(overrides)
-    out.print(f"run saved to [bold]{result.paths.model_dir}[/bold]  {_format(result.metrics)}")
+        result = _resume(model, resume, overrides) if resume else registry.module(model, "train").main(overrides)
+    stopped = f"stopped early after epoch {result.epochs}; " if getattr(result, "stopped_early", False) else ""
+    out.print(f"run saved to [bold]{result.paths.model_dir}[/bold]  {stopped}{_format(result.metrics)}")
 
 
 @app.command()
@@ -315,22 +337,29 @@ def _model_config(model: str, overrides: list[str]):
     return config.load(registry.module(model, "model").Config, registry.folder(model) / "config.yaml", overrides)
 
 
+def _resume(model: str, run_id: str, overrides: list[str]):
+    """Train on in run `run_id` with the config it started with (plus `overrides`, e.g. more epochs)."""
+    run_dir = runs.resumable_run(model, run_id)
+    with environment.resuming(run_dir):
+        return registry.module(model, "train").main([*runs.resume_overrides(run_dir), *overrides])
+
+
 def _hyperparameters(overrides: list[str]) -> dict[str, str]:
     """Overrides as a training job's hyperparameters: {"trainer.max_epochs": "5"}."""
     return dict(item.split("=", 1) for item in config.normalize_overrides(overrides))
 
 
 def _local_job(model: str, overrides: list[str]) -> Path:
-    """Run MODEL's training entry point as a local stand-in for a SageMaker job."""
-    hyperparameters = _hyperparameters(overrides)
-    return staging.run_local_job(model, Path(_model_config(model, overrides).data.path), hyperparameters)
+    """Run MODEL's training job as a local stand-in for SageMaker, on `remote.instance_count` local hosts."""
+    return staging.run_local_job(model, _model_config(model, overrides), _hyperparameters(overrides))
 
 
 def _remote_training(model: str, overrides: list[str], wait: bool, endpoint_url: str | None) -> None:
-    hyperparameters = _hyperparameters(overrides)
-    data_path = Path(_model_config(model, overrides).data.path)
-    job = remote.launch_training(model, data_path, hyperparameters, settings.TRAINING_INSTANCE_TYPE, endpoint_url)
-    out.print(f"training job [bold]{job}[/bold] created")
+    run_config = _model_config(model, overrides)
+    job = remote.launch_training(model, run_config, _hyperparameters(overrides), endpoint_url)
+    resources = run_config.remote
+    spot = ", spot" if resources.spot else ""
+    out.print(f"training job [bold]{job}[/bold] created ({resources.instance_count} x {resources.instance_type}{spot})")
     if wait:
         run_dir = remote.fetch_model(model, remote.wait_for_training(job, endpoint_url), endpoint_url)
         out.print(f"job finished; its model is the run [bold]{run_dir}[/bold]")
@@ -370,7 +399,9 @@ def _metrics(run_dir: Path | None) -> str:
 
 
 def _number(value: object) -> str:
-    return f"{value:.4f}" if isinstance(value, (int, float)) else "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4f}" if isinstance(value, float) else "-"
 
 
 def _commit(provenance: dict) -> str:
@@ -384,4 +415,4 @@ def _tracker_run(provenance: dict) -> str:
 
 
 def _format(metrics: dict) -> str:
-    return " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+    return " ".join(f"{k}={v}" if isinstance(v, int) else f"{k}={v:.4f}" for k, v in metrics.items())

@@ -6,7 +6,8 @@ it. A bundle's S3 key holds its sha256, so the same bundle is never uploaded twi
 model and endpoint configuration are named after it: a new bundle means new ones, which the
 endpoint switches to in place. If the update fails, CloudFormation rolls back and the previous
 model keeps serving. An uncompressed bundle (a folder) goes under an S3 prefix instead, which
-the endpoint loads without unpacking.
+the endpoint loads without unpacking. The serving image is the region's AWS PyTorch inference
+image (core/images.py): the GPU one for real-time endpoints on GPU instance types.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
-from . import aws
+from . import aws, images
 from .config import DeployConfig
 
 TEMPLATE = Path("infra") / "model.yaml"
@@ -80,14 +81,20 @@ def deploy(
     config = aws.load(endpoint_url)
     if not TEMPLATE.is_file():
         raise aws.AwsError(f"{TEMPLATE} not found: run deploy from the project's root folder")
+    image = serving_image(serving, config.region)  # before any upload: it fails without the SDK
     s3, cfn = aws.client(config, "s3"), aws.client(config, "cloudformation")
     upload = upload_folder if bundle.is_dir() else upload_bundle
     uri, uploaded = upload(s3, config, model, bundle, progress)
     stack = config.endpoint_name(model, stage)
-    parameters = stack_parameters(config, model, stage, uri, serving)
+    parameters = stack_parameters(config, model, stage, uri, serving) | {"ImageUri": image}
     parameters["ModelDataCompression"] = "None" if bundle.is_dir() else "Gzip"
     action, changes, outputs = apply_stack(cfn, stack, TEMPLATE.read_text(), parameters, dry_run)
     return Deployment(stack, uri, uploaded, action, parameters, changes, outputs)
+
+
+def serving_image(serving: DeployConfig, region: str) -> str:
+    """The AWS PyTorch inference image for the endpoint: GPU for a real-time GPU instance type, else CPU."""
+    return images.inference_image(serving.instance_type if serving.endpoint_type == "realtime" else None, region)
 
 
 def upload_folder(

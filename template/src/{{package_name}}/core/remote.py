@@ -1,11 +1,14 @@
 """SageMaker training jobs and endpoints, driven with boto3.
 
-`launch_training` uploads the staged source_dir and the data, then creates a script-mode job
-on the AWS PyTorch training image: the image's training toolkit downloads
-`sagemaker_submit_directory`, installs its requirements.txt and runs
-`python train.py --<hp> <value>` with the SM_* environment (see core/staging.py, which
-reproduces that locally). `fetch_model` turns a finished job's model.tar.gz into a local run
-that `bundle` and `deploy` take. `invoke` calls a deployed endpoint.
+`launch_training` creates a script-mode job from the model's `remote` config on the AWS PyTorch
+training image (core/images.py; a GPU image for GPU instance types): it uploads the staged
+source_dir, and each data channel (`train`, `validation`, `test` from the `data` config) that
+is on this machine; a channel already in S3 is read in place. The image's training toolkit
+downloads `sagemaker_submit_directory`, installs its requirements.txt and runs
+`python train.py --<hp> <value>` with the SM_* environment, under torchrun on every instance
+when the job is a `torch_distributed` one (several instances, or GPUs; see core/staging.py,
+which reproduces all of that locally). `fetch_model` turns a finished job's model.tar.gz into a
+local run that `bundle` and `deploy` take. `invoke` calls a deployed endpoint.
 """
 
 from __future__ import annotations
@@ -18,55 +21,71 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from . import aws, data, runs, staging, tracking
-
-TRAINING_IMAGE = "{account}.dkr.ecr.{region}.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
-IMAGE_ACCOUNTS = {
-    "ap-east-1": "871362719292",
-    "me-south-1": "217643126080",
-    "af-south-1": "626614931356",
-    "eu-south-1": "692866216735",
-    "us-gov-west-1": "442386744353",
-}
-
-
-def training_image(region: str) -> str:
-    """The AWS PyTorch training image (CPU) of `region`."""
-    uri = TRAINING_IMAGE.format(account=IMAGE_ACCOUNTS.get(region, "763104351884"), region=region)
-    return uri.replace(".amazonaws.com/", ".amazonaws.com.cn/") if region.startswith("cn-") else uri
+from . import aws, data, images, runs, staging, tracking
+from .config import ConfigError, RemoteConfig, RunConfig, validate
 
 
 def launch_training(
-    model: str, data_source: Path, hyperparameters: dict[str, str], instance_type: str, endpoint_url: str | None
+    model: str, run_config: RunConfig, hyperparameters: dict[str, str], endpoint_url: str | None
 ) -> str:
-    """Create a training job for `model`; returns its name."""
+    """Create a training job for `model` as its `remote` config says; returns the job's name.
+
+    `hyperparameters` are the job's config overrides (`{"trainer.max_epochs": "5"}`).
+    """
+    remote = run_config.remote
+    validate(run_config)  # instance count, input mode...: as when the config was loaded
+    check(remote)
     config = aws.load(endpoint_url)
+    image = images.training_image(remote, config.region)  # before any upload: it fails without the SDK
     s3, sagemaker = aws.client(config, "s3"), aws.client(config, "sagemaker")
     job = f"{config.prefix}-{model.replace('_', '-')}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"[:63]
     source_uri = _upload_source(s3, config, model, job)
-    data_uri = _upload_data(s3, config, model, job, data_source)
+    inputs = {
+        name: source if staging.is_s3(source) else _upload_data(s3, config, model, job, name, Path(source))
+        for name, source in staging.channels(run_config.data).items()
+    }
     base = f"s3://{config.bucket}/{config.key(model, 'training')}"
+    stopping = {"MaxRuntimeInSeconds": remote.max_runtime_seconds}
+    if remote.spot:
+        stopping["MaxWaitTimeInSeconds"] = max_wait_seconds(remote)
     try:
         sagemaker.create_training_job(
             TrainingJobName=job,
             RoleArn=config.role_arn,
-            AlgorithmSpecification={"TrainingImage": training_image(config.region), "TrainingInputMode": "File"},
-            HyperParameters=_script_mode(hyperparameters, source_uri, config.region),
-            InputDataConfig=[
-                {
-                    "ChannelName": "train",
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": data_uri}},
-                }
-            ],
+            AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": remote.input_mode},
+            HyperParameters=_script_mode(hyperparameters, source_uri, config.region, remote),
+            InputDataConfig=[_channel(name, uri) for name, uri in inputs.items()],
             OutputDataConfig={"S3OutputPath": f"{base}/output"},
             CheckpointConfig={"S3Uri": f"{base}/checkpoints/{job}", "LocalPath": "/opt/ml/checkpoints"},
-            ResourceConfig={"InstanceType": instance_type, "InstanceCount": 1, "VolumeSizeInGB": 30},
-            StoppingCondition={"MaxRuntimeInSeconds": 24 * 3600},
+            ResourceConfig={
+                "InstanceType": remote.instance_type,
+                "InstanceCount": remote.instance_count,
+                "VolumeSizeInGB": remote.volume_size_gb,
+            },
+            StoppingCondition=stopping,
+            EnableManagedSpotTraining=remote.spot,
             Environment=tracking.job_environment(),
         )
     except botocore.exceptions.ClientError as error:
         raise aws.AwsError(f"training job {job} was not created: {aws.explain(error)}") from error
     return job
+
+
+def check(remote: RemoteConfig) -> None:
+    """Refuse what SageMaker would refuse of a `remote` config beyond `config.validate`, before any upload."""
+    for key in ("volume_size_gb", "max_runtime_seconds"):
+        if getattr(remote, key) < 1:
+            raise ConfigError(f"remote.{key} must be at least 1, got {getattr(remote, key)}")
+    if remote.spot and max_wait_seconds(remote) < remote.max_runtime_seconds:
+        raise ConfigError(
+            f"remote.max_wait_seconds ({remote.max_wait_seconds}) is less than remote.max_runtime_seconds "
+            f"({remote.max_runtime_seconds}): a spot job waits for capacity within it"
+        )
+
+
+def max_wait_seconds(remote: RemoteConfig) -> int:
+    """How long a spot job may take, waiting for capacity included (default: twice its runtime)."""
+    return remote.max_wait_seconds or 2 * remote.max_runtime_seconds
 
 
 def describe_training(job: str, endpoint_url: str | None) -> dict:
@@ -123,10 +142,17 @@ def invoke(endpoint: str, body: bytes, content_type: str, accept: str, endpoint_
     return answer["Body"].read(), answer.get("ContentType", accept)
 
 
-def _script_mode(hyperparameters: dict[str, str], source_uri: str, region: str) -> dict[str, str]:
-    """Hyperparameters as the training toolkit reads them: JSON values, plus where the code is."""
+def _script_mode(hyperparameters: dict[str, str], source_uri: str, region: str, remote: RemoteConfig) -> dict[str, str]:
+    """Hyperparameters as the training toolkit reads them: JSON values, plus where the code is and how it runs."""
     toolkit = {"sagemaker_program": "train.py", "sagemaker_submit_directory": source_uri, "sagemaker_region": region}
+    toolkit |= staging.framework_parameters(remote)  # torch_distributed, as the PyTorch estimator sets it
     return {key: json.dumps(value) for key, value in {**hyperparameters, **toolkit}.items()}
+
+
+def _channel(name: str, uri: str) -> dict:
+    """An input channel: every object under `uri` (a prefix, or one object's key), copied to every instance."""
+    source = {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+    return {"ChannelName": name, "DataSource": {"S3DataSource": source}}
 
 
 def _upload_source(s3, config: aws.AwsConfig, model: str, job: str) -> str:
@@ -141,8 +167,8 @@ def _upload_source(s3, config: aws.AwsConfig, model: str, job: str) -> str:
     return f"s3://{config.bucket}/{key}"
 
 
-def _upload_data(s3, config: aws.AwsConfig, model: str, job: str, source: Path) -> str:
-    prefix = config.key(model, "training", "data", job)
+def _upload_data(s3, config: aws.AwsConfig, model: str, job: str, channel: str, source: Path) -> str:
+    prefix = config.key(model, "training", "data", job, channel)
     for name, file in data.channel_files(source).items():
         _put(s3, config, file, f"{prefix}/{name}")
     return f"s3://{config.bucket}/{prefix}/"
