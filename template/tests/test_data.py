@@ -27,7 +27,7 @@ def test_a_folder_of_csv_files_is_one_data_set(core, tmp_path):
         ({"a.csv": "x,y\n1,a\n"}, "x", "non-numeric"),
         ({"a.csv": "x,y\n"}, "y", "no data rows"),
         ({"a.csv": "x,y\n1,a\n", "b.csv": "y,x\na,1\n"}, "y", "header differs"),
-        ({"a.txt": "x,y\n1,a\n"}, "y", "no .csv files"),
+        ({"a.txt": "x,y\n1,a\n"}, "y", r"no data files \(\.csv"),
     ],
 )
 def test_bad_data_is_a_clear_error(core, tmp_path, files, target, message):

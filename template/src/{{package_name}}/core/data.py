@@ -1,24 +1,30 @@
 """Data sets: read them, split them, batch them and draw samples from them.
 
-A tabular source is one CSV file with a header row, or a folder of such files (how a SageMaker
-channel arrives in `/opt/ml/input/data/<channel>`): `read_rows` gives its rows as text, and
-`load_tabular` numeric features with class targets. A folder with a sub-folder per class
-(images, say) is read with `labelled_files`. Splits are seeded; training loaders are sharded by
-rank under torchrun.
+A tabular source is a CSV (`.csv`, `.csv.gz`) or Parquet file, or a folder of such shards (how a
+SageMaker channel arrives in `/opt/ml/input/data/<channel>`), read with pyarrow (tables.py, imported
+when first needed: serving imports this module through a model's contract, and has no pyarrow):
+`read_rows` gives its rows as text, `load_tabular` float32 features with class targets and
+`load_regression` with numeric ones. Data larger than memory is streamed instead (streaming.py).
+A folder with a sub-folder per class (images, say) is read with `labelled_files`. Splits are
+seeded; training loaders are sharded by rank under torchrun and take their worker options from
+the config (`loader_options`).
 """
 
 from __future__ import annotations
 
-import csv
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, TensorDataset
 
 from .errors import ProjectError
+
+if TYPE_CHECKING:
+    from .config import DataConfig
 
 
 class DataError(ProjectError):
@@ -27,28 +33,15 @@ class DataError(ProjectError):
 
 @dataclass
 class TabularData:
-    """Numeric features, integer class targets, and the names of both."""
+    """Numeric features, their targets, and the names of both."""
 
     features: torch.Tensor  # float32, shape (rows, features)
-    targets: torch.Tensor  # int64, shape (rows,)
+    targets: torch.Tensor  # int64 class indices, shape (rows,); float32 values for `load_regression`
     feature_names: list[str]
-    classes: list[str]
+    classes: list[str]  # empty for numeric targets
 
     def __len__(self) -> int:
         return len(self.targets)
-
-
-def csv_files(source: Path) -> list[Path]:
-    """The CSV files of a data source: the file itself, or a folder's `*.csv` in name order."""
-    source = Path(source)
-    if source.is_dir():
-        files = sorted(source.glob("*.csv"))
-        if not files:
-            raise DataError(f"no .csv files in {source}")
-        return files
-    if not source.is_file():
-        raise DataError(f"data not found: {source}")
-    return [source]
 
 
 def channel_files(source: Path) -> dict[str, Path]:
@@ -72,19 +65,11 @@ def channel_files(source: Path) -> dict[str, Path]:
 
 
 def read_rows(source: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and rows (as dicts) of every CSV file of `source`; headers must agree."""
-    header: list[str] | None = None
-    rows: list[dict[str, str]] = []
-    for file in csv_files(source):
-        with file.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames:
-                raise DataError(f"{file}: empty file, expected a header row")
-            if header is not None and list(reader.fieldnames) != header:
-                raise DataError(f"{file}: header differs from the first file's {header}")
-            header = list(reader.fieldnames)
-            rows.extend(reader)
-    return header or [], rows
+    """The header and rows (as {column: text}) of every file of `source`; headers must agree."""
+    tables = _tables()
+    files = tables.shard_files(source)
+    header = tables.shared_header(files)
+    return header, tables.text_rows(files, header)
 
 
 def load_tabular(
@@ -93,22 +78,20 @@ def load_tabular(
     features: list[str] | None = None,
     classes: list[str] | None = None,
 ) -> TabularData:
-    """Load `source` as numeric `features` (default: all but `target`) and class targets."""
-    header, rows = read_rows(source)
-    if not rows:
-        raise DataError(f"{source}: no data rows")
-    feature_names = list(features) if features else [c for c in header if c != target]
-    missing = [c for c in [target, *feature_names] if c not in header]
-    if missing:
-        raise DataError(f"{source}: missing column(s) {missing}; the header is {header}")
-    labels = [row[target] for row in rows]
-    classes = list(classes) if classes else sorted(set(labels))
-    return TabularData(
-        features=_feature_tensor(rows, feature_names, source),
-        targets=_target_tensor(labels, classes, source),
-        feature_names=feature_names,
-        classes=classes,
-    )
+    """Load `source` as float32 `features` (default: all but `target`) and class targets.
+
+    `classes` default to the sorted distinct labels; a label that is not among given ones is an error.
+    """
+    files, names = _columns(source, target, features)
+    matrix, codes, classes = _tables().read_classes(files, names, target, classes, source)
+    return _tabular(source, matrix, codes, names, classes)
+
+
+def load_regression(source: Path, target: str, features: list[str] | None = None) -> TabularData:
+    """Load `source` as float32 `features` (default: all but `target`) and float32 `target` values."""
+    files, names = _columns(source, target, features)
+    matrix, values = _tables().read_values(files, names, target)
+    return _tabular(source, matrix, values, names, [])
 
 
 def split(data: TabularData, val_fraction: float, seed: int) -> tuple[TensorDataset, TensorDataset]:
@@ -132,10 +115,19 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor,
 
 
 def loaders(
-    data: TabularData, val_fraction: float, batch_size: int, seed: int, rank: int = 0, world_size: int = 1
+    data: TabularData,
+    val_fraction: float,
+    batch_size: int,
+    seed: int,
+    rank: int = 0,
+    world_size: int = 1,
+    **options: Any,
 ) -> tuple[DataLoader, DataLoader]:
-    """Train (shuffled and seeded; this rank's shard of it) and validation loaders over a split of `data`."""
-    return dataset_loaders(*split(data, val_fraction, seed), batch_size, seed, rank, world_size)
+    """Train (shuffled and seeded; this rank's shard of it) and validation loaders over a split of `data`.
+
+    `options` are the worker options of `make_loader` (see `loader_options`).
+    """
+    return dataset_loaders(*split(data, val_fraction, seed), batch_size, seed, rank, world_size, **options)
 
 
 def dataset_loaders(
@@ -146,15 +138,52 @@ def dataset_loaders(
     rank: int = 0,
     world_size: int = 1,
     collate_fn: Callable | None = None,
+    **options: Any,
 ) -> tuple[DataLoader, DataLoader]:
     """Loaders over any train and validation datasets: the training one shuffled, seeded and sharded by rank.
 
-    `collate_fn` makes batches of items that do not stack by themselves (texts of different lengths, say).
+    `collate_fn` makes batches of items that do not stack by themselves (texts of different lengths, say);
+    `options` are the worker options of `make_loader` (see `loader_options`).
     """
     sampler = DistributedSampler(train, num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
     return (
-        DataLoader(train, batch_size=batch_size, sampler=sampler, collate_fn=collate_fn),
-        DataLoader(val, batch_size=batch_size, collate_fn=collate_fn),
+        make_loader(train, batch_size, sampler=sampler, collate_fn=collate_fn, **options),
+        make_loader(val, batch_size, collate_fn=collate_fn, **options),
+    )
+
+
+def loader_options(settings: DataConfig) -> dict[str, Any]:
+    """The DataLoader options of a data config, as keyword arguments of `loaders` and `dataset_loaders`."""
+    return {
+        "num_workers": settings.num_workers,
+        "pin_memory": settings.pin_memory,
+        "prefetch_factor": settings.prefetch_factor,
+    }
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int | None,
+    *,
+    sampler: Sampler | None = None,
+    collate_fn: Callable | None = None,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+    prefetch_factor: int | None = None,
+) -> DataLoader:
+    """A DataLoader whose worker processes (if any) last for the whole run; `prefetch_factor` needs workers.
+
+    `batch_size=None` takes a dataset that yields ready batches (a stream, say) as it is.
+    """
+    workers = {"persistent_workers": True, "prefetch_factor": prefetch_factor} if num_workers > 0 else {}
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        **workers,
     )
 
 
@@ -170,12 +199,13 @@ def labelled_files(source: Path, suffixes: tuple[str, ...]) -> tuple[list[Path],
 
 
 def sample_rows(source: Path, n: int, seed: int = 0, columns: list[str] | None = None) -> list[dict[str, str]]:
-    """`n` rows drawn at random (seeded) from `source`, optionally only some `columns`."""
-    _, rows = read_rows(source)
-    picked = random.Random(seed).sample(rows, min(n, len(rows)))
-    if columns:
-        picked = [{c: row[c] for c in columns} for row in picked]
-    return picked
+    """`n` rows drawn at random (seeded) from `source`, optionally only some `columns`; only those rows are kept."""
+    tables = _tables()
+    files = tables.shard_files(source)
+    header = tables.shared_header(files)
+    total = sum(tables.count_rows(file) for file in files)
+    picks = random.Random(seed).sample(range(total), min(n, total))
+    return tables.text_rows(files, columns or header, picks)
 
 
 def labelled_samples(
@@ -186,19 +216,27 @@ def labelled_samples(
     return [{name: float(row[name]) for name in features} for row in rows], [row[target] for row in rows]
 
 
-def _feature_tensor(rows: list[dict[str, str]], names: list[str], source: Path) -> torch.Tensor:
-    values = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            values.append([float(row[name]) for name in names])
-        except (TypeError, ValueError) as error:
-            raise DataError(f"{source}: row {line} has a non-numeric feature ({error})") from error
-    return torch.tensor(values, dtype=torch.float32)
+def _tables():
+    """The pyarrow readers (tables.py), imported on first use."""
+    from . import tables
+
+    return tables
 
 
-def _target_tensor(labels: list[str], classes: list[str], source: Path) -> torch.Tensor:
-    index = {label: i for i, label in enumerate(classes)}
-    unknown = sorted(set(labels) - index.keys())
-    if unknown:
-        raise DataError(f"{source}: label(s) {unknown} are not among the classes {classes}")
-    return torch.tensor([index[label] for label in labels], dtype=torch.int64)
+def _columns(source: Path, target: str, features: Sequence[str] | None) -> tuple[list[Path], list[str]]:
+    """The files of `source` and the feature names, checked against their shared header."""
+    tables = _tables()
+    files = tables.shard_files(source)
+    header = tables.shared_header(files)
+    names = list(features) if features else [name for name in header if name != target]
+    missing = [name for name in [target, *names] if name not in header]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {missing}; the header is {header}")
+    return files, names
+
+
+def _tabular(source: Path, features, targets, names: list[str], classes: list[str]) -> TabularData:
+    """Numpy features and targets as a `TabularData`, refusing a source without rows."""
+    if not len(features):
+        raise DataError(f"{source}: no data rows")
+    return TabularData(torch.from_numpy(features), torch.from_numpy(targets), names, classes)

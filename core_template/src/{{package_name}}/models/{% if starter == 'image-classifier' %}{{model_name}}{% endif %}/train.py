@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
             cfg.data.batch_size,
             cfg.trainer.seed,
             **shard,
+            **data.loader_options(cfg.data),
         )
         training.seed_everything(cfg.trainer.seed)
         return training.fit(model.build(cfg), nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)

@@ -6,6 +6,9 @@
 
 In a SageMaker job the data comes from the `train` channel, hyperparameters become config
 overrides, and the model is saved to SM_MODEL_DIR; locally a run folder under runs/ is used.
+With `data.streaming=true` the shards are read as a stream instead of loaded (data larger than
+memory; see core/streaming.py for the validation data), and the feature standardisation comes
+from the first STANDARDIZATION_ROWS rows of the training shards.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
-from ...core import config, data, distributed, environment, training
+from ...core import config, data, distributed, environment, streaming, training
 from . import model
 
 NAME = __package__.rsplit(".", 1)[-1]
 CONFIG_FILE = Path(__file__).with_name("config.yaml")
+STANDARDIZATION_ROWS = 100_000
 
 
 def main(argv: list[str] | None = None) -> training.TrainingResult:
@@ -27,18 +33,35 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     overrides = list(sys.argv[1:] if argv is None else argv) + environment.hyperparameter_overrides()
     cfg = config.load(model.Config, CONFIG_FILE, overrides)
     cfg.data.path = str(environment.data_source("train", cfg.data.path))
-    dataset = data.load_tabular(Path(cfg.data.path), cfg.data.target, cfg.data.features, cfg.data.classes)
-    cfg.data.features, cfg.data.classes = dataset.feature_names, dataset.classes
+    dataset = None if cfg.data.streaming else read(cfg)
     with distributed.process_group():
+        train_loader, val_loader, features = loaders(cfg, dataset, distributed.rank(), distributed.world_size())
         paths = distributed.from_main(lambda: environment.run_paths(NAME))
-        shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
-        train_loader, val_loader = data.loaders(
-            dataset, cfg.data.val_fraction, cfg.data.batch_size, cfg.trainer.seed, **shard
-        )
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg)
-        network.fit_standardization(train_loader.dataset.tensors[0])
+        network.fit_standardization(features)
         return training.fit(network, nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
+
+
+def read(cfg: model.Config) -> data.TabularData:
+    """The whole data set, in memory; records its features and classes in `cfg`."""
+    dataset = data.load_tabular(Path(cfg.data.path), cfg.data.target, cfg.data.features, cfg.data.classes)
+    cfg.data.features, cfg.data.classes = dataset.feature_names, dataset.classes
+    return dataset
+
+
+def loaders(
+    cfg: model.Config, dataset: data.TabularData | None, rank: int, world_size: int
+) -> tuple[DataLoader, DataLoader, torch.Tensor]:
+    """Training and validation loaders (streams without a `dataset`), and features to fit the standardisation to."""
+    if dataset is None:
+        train_loader, val_loader = streaming.loaders(cfg.data, cfg.trainer.seed, rank, world_size)
+        return train_loader, val_loader, train_loader.dataset.head(STANDARDIZATION_ROWS)[0]
+    options = data.loader_options(cfg.data)
+    train_loader, val_loader = data.loaders(
+        dataset, cfg.data.val_fraction, cfg.data.batch_size, cfg.trainer.seed, rank, world_size, **options
+    )
+    return train_loader, val_loader, train_loader.dataset.tensors[0]
 
 
 if __name__ == "__main__":

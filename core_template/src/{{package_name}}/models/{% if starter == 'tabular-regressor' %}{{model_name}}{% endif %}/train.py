@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
             cfg.data.batch_size,
             cfg.trainer.seed,
             **shard,
+            **data.loader_options(cfg.data),
         )
         network.fit_standardization(inputs[train], targets[train])
         loss = model.StandardizedMSE(network.target_std)

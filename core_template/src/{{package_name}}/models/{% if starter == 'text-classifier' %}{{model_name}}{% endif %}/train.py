@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
             cfg.trainer.seed,
             collate_fn=collate,  # texts differ in length: pad each batch
             **shard,
+            **data.loader_options(cfg.data),
         )
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg, tokenizer)
