@@ -84,3 +84,29 @@ def test_files_per_class_folder_are_labelled_by_folder(core, tmp_path):
     assert [f.name for f in files] == ["1.png", "2.PNG"] and labels == ["cats", "dogs"]
     with pytest.raises(core.data.DataError, match=r"no \.jpg files"):
         core.data.labelled_files(tmp_path, (".jpg",))
+
+
+def test_a_validation_source_is_held_out_instead_of_a_split(core, tmp_path):
+    (tmp_path / "train.csv").write_text("x,y,label\n1,2,a\n3,4,b\n5,6,a\n")
+    (tmp_path / "val.csv").write_text("y,x,label\n0,9,b\n")  # its own column order
+    settings = core.config.DataConfig(
+        path=str(tmp_path / "train.csv"), target="label", validation=str(tmp_path / "val.csv")
+    )
+    dataset = core.data.load_tabular(tmp_path / "train.csv", "label")
+    train, val = core.data.held_out(dataset, settings, seed=0)
+    assert len(train) == 3 and val.tensors[0].tolist() == [[9.0, 0.0]] and val.tensors[1].tolist() == [1]
+    settings.validation = None
+    assert [len(part) for part in core.data.held_out(dataset, settings, seed=0)] == [2, 1]
+    assert [t.tolist() for t in core.data.train_and_validation(3, 2, 0.5, seed=0)] == [[0, 1, 2], [3, 4]]
+
+
+def test_a_jobs_channels_replace_the_configs_sources(core):
+    settings = core.config.DataConfig(path="data/train.csv", validation="data/val.csv")
+    environ = {"SM_CHANNEL_TRAIN": "/opt/ml/input/data/train", "SM_CHANNEL_VALIDATION": "/opt/ml/input/data/validation"}
+    core.environment.use_channels(settings, environ)
+    assert (settings.path, settings.validation, settings.test) == (
+        "/opt/ml/input/data/train",
+        "/opt/ml/input/data/validation",
+        None,
+    )
+    assert core.config.channel_sources(settings) == {"train": settings.path, "validation": settings.validation}

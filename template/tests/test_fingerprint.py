@@ -90,12 +90,12 @@ def test_missing_or_empty_data_is_a_clear_error(core, tmp_path):
 
 def test_channels_are_fingerprinted_and_a_missing_one_gets_an_error_not_an_exception(core, tmp_path):
     folder = write(tmp_path / "data", FILES)
-    section = {"path": str(folder / "train"), "validation": str(tmp_path / "missing.csv"), "test": None}
-    channels = core.fingerprint.of_channels(section)
+    section = core.config.DataConfig(path=str(folder / "train"), validation=str(tmp_path / "missing.csv"))
+    channels = core.fingerprint.of_channels(core.config.channel_sources(section))
     assert set(channels) == {"train", "validation"}
     assert channels["train"] == {"source": str(folder / "train"), **core.fingerprint.of(folder / "train").as_dict()}
     assert "data not found" in channels["validation"]["error"] and "fingerprint" not in channels["validation"]
-    assert core.fingerprint.of_channels(None) == {} == core.fingerprint.of_channels({"path": None})
+    assert core.fingerprint.of_channels({}) == {}
 
 
 class RecordingBackend:
@@ -118,7 +118,7 @@ def test_the_tracker_records_the_data_fingerprints_in_run_json_and_as_params(cor
     run_dir = tmp_path / "runs" / "m" / "r1"
     with core.tracking.Tracker("m", run_dir) as tracker:
         tracker.log_params({"trainer": {"seed": 0}})
-        tracker.log_data({"path": str(folder / "train"), "validation": str(folder / "images")})
+        tracker.log_data({"train": str(folder / "train"), "validation": str(folder / "images")})
     record = json.loads((run_dir / "run.json").read_text())
     train, validation = core.fingerprint.of(folder / "train"), core.fingerprint.of(folder / "images")
     assert record["data"]["train"]["fingerprint"] == train.value and record["data"]["train"]["files"] == 2

@@ -25,6 +25,7 @@ T = TypeVar("T")
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 SCHEDULER_INTERVALS = ("epoch", "step")
 INPUT_MODES = ("File", "FastFile")
+CHANNELS = {"train": "path", "validation": "validation", "test": "test"}  # a job's input channels -> DataConfig keys
 
 
 class ConfigError(ProjectError):
@@ -52,6 +53,12 @@ class DataConfig:
     num_workers: int = 0  # DataLoader worker processes; 0 loads in the training process
     pin_memory: bool = False  # page-locked batches: faster copies to a CUDA device
     prefetch_factor: int | None = None  # batches each worker loads ahead; None: torch's default
+
+
+def channel_sources(data: DataConfig) -> dict[str, str]:
+    """The data sources a config sets, by job channel: `path` is `train`; unset channels are left out."""
+    found = {name: getattr(data, key) for name, key in CHANNELS.items()}
+    return {name: str(source) for name, source in found.items() if source}
 
 
 @dataclass

@@ -103,6 +103,27 @@ def split(data: TabularData, val_fraction: float, seed: int) -> tuple[TensorData
     )
 
 
+def held_out(dataset: TabularData, settings: DataConfig, seed: int) -> tuple[TensorDataset, TensorDataset]:
+    """Training and validation datasets: `settings.validation` when it is set (read with the same
+    target, features and classes), else a seeded `settings.val_fraction` split of `dataset`."""
+    if not settings.validation:
+        return split(dataset, settings.val_fraction, seed)
+    source, target = Path(settings.validation), settings.target
+    if dataset.classes:
+        val = load_tabular(source, target, dataset.feature_names, dataset.classes)
+    else:
+        val = load_regression(source, target, dataset.feature_names)
+    return TensorDataset(dataset.features, dataset.targets), TensorDataset(val.features, val.targets)
+
+
+def train_and_validation(n: int, held_out: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices into `n` training items followed by `held_out` validation items (from `data.validation`):
+    the two parts when there is held-out data, else a seeded `val_fraction` split of the `n`."""
+    if held_out:
+        return torch.arange(n), torch.arange(n, n + held_out)
+    return split_indices(n, val_fraction, seed)
+
+
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded random train and validation indices of `n` items (validation gets at least one)."""
     if not 0.0 < val_fraction < 1.0:

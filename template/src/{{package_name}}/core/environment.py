@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import runs
+from . import config, runs
 
 CHECKPOINTS = Path("/opt/ml/checkpoints")
 RESUME_VARIABLE = "PROJECT_RESUME_RUN"  # a run folder to train on in, from its last checkpoint
@@ -62,6 +62,17 @@ def resuming(run_dir: Path) -> Iterator[None]:
 def data_source(channel: str, default: str, environ: Mapping[str, str] = os.environ) -> Path:
     """The folder of input channel `channel` in a job (`SM_CHANNEL_<NAME>`), else `default`."""
     return Path(environ.get(f"SM_CHANNEL_{channel.upper()}", default))
+
+
+def use_channels(data_config, environ: Mapping[str, str] = os.environ) -> None:
+    """Point a data config at the job's channels: `path` at `train`, `validation` and `test` at theirs.
+
+    Outside a job (or for a channel the job does not have) the config's own sources stay.
+    """
+    for channel, key in config.CHANNELS.items():
+        source = getattr(data_config, key)
+        if f"SM_CHANNEL_{channel.upper()}" in environ and (source is not None or channel == "train"):
+            setattr(data_config, key, str(data_source(channel, source, environ)))
 
 
 def hyperparameter_overrides(environ: Mapping[str, str] = os.environ) -> list[str]:

@@ -31,7 +31,6 @@ from .errors import ProjectError
 CHUNK = 1 << 20  # bytes read (and hashed) at a time
 SHORT_HEX = 12  # hex digits of the short form: sha256:1a2b3c4d5e6f
 MANIFEST = ".fingerprint.json"
-CHANNELS = {"train": "path", "validation": "validation", "test": "test"}  # channel -> key of the data config
 
 
 class FingerprintError(ProjectError):
@@ -132,17 +131,14 @@ def read_manifest(folder: Path) -> dict | None:
         return None
 
 
-def of_channels(data_config: dict | None, s3=None) -> dict[str, dict]:
-    """The fingerprint of every channel a (nested, plain) data config names: train, and validation and test when set.
+def of_channels(sources: dict[str, str], s3=None) -> dict[str, dict]:
+    """The fingerprint of every channel's source ({"train": "data/x.csv", ...}; see config.channel_sources).
 
     Never raises: a channel that cannot be fingerprinted gets an `error` instead, so a run goes
     on (reading its data will say what is wrong with it).
     """
     found: dict[str, dict] = {}
-    for channel, key in CHANNELS.items():
-        source = data_config.get(key) if isinstance(data_config, dict) else None
-        if not source:
-            continue
+    for channel, source in sources.items():
         try:
             found[channel] = {"source": str(source), **of(source, s3).as_dict()}
         except Exception as error:  # an unreadable source must not stop training

@@ -29,8 +29,7 @@ from .errors import ProjectError
 
 # What a job installs beyond the image's torch (a tracking server's client, not a local store).
 TRACKING_REQUIREMENTS = {"mlflow": ["mlflow-skinny>=2.16"], "wandb": ["wandb>=0.19"]}
-TRAINING_REQUIREMENTS = ("rich>=13", *TRACKING_REQUIREMENTS.get(settings.TRACKING, []))
-CHANNELS = {"train": "path", "validation": "validation", "test": "test"}  # channel -> its DataConfig field
+TRAINING_REQUIREMENTS = ("rich>=13", "pyarrow>=15", *TRACKING_REQUIREMENTS.get(settings.TRACKING, []))
 MASTER_PORT = 7777  # where the training toolkit has the hosts of a torch_distributed job meet
 INSTANCE_GROUP = "homogeneousCluster"  # the one instance group of a job without heterogeneous clusters
 
@@ -68,8 +67,7 @@ def channels(data_config: config.DataConfig) -> dict[str, str]:
 
     `data.path` is the `train` channel, `data.validation` and `data.test` the `validation` and `test` ones.
     """
-    found = {name: getattr(data_config, field) for name, field in CHANNELS.items()}
-    return {name: str(source) for name, source in found.items() if source}
+    return config.channel_sources(data_config)
 
 
 def is_s3(source: str) -> bool:

@@ -64,13 +64,13 @@ class Tracker:
         if self._backend:
             self._backend.log_params(params)
 
-    def log_data(self, data_config: dict) -> None:
-        """Record the fingerprints of the data a `data` config section names (see core/fingerprint.py).
+    def log_data(self, sources: dict[str, str]) -> None:
+        """Record the fingerprints of the data sources, by channel (see core/fingerprint.py).
 
         They go to run.json under "data" ({channel: {...}}) and to the tracker as the params
         `data_fingerprint.<channel>`.
         """
-        channels = fingerprint.of_channels(data_config) if self.enabled else {}
+        channels = fingerprint.of_channels(sources) if self.enabled else {}
         if not channels:
             return
         self.run_record["data"] = channels

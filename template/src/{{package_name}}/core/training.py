@@ -103,7 +103,7 @@ def fit(
     epoch = first_epoch
     with tracker, _progress(trainer.progress and main) as bar:
         tracker.log_params(config.to_dict(run_config))
-        tracker.log_data(config.to_dict(run_config.data))
+        tracker.log_data(config.channel_sources(run_config.data))
         task = bar.add_task(experiment, total=trainer.max_epochs, completed=first_epoch, scores="")
         for epoch in range(first_epoch + 1, first_epoch if watch.should_stop else trainer.max_epochs + 1):
             if isinstance(train_loader.sampler, DistributedSampler):

@@ -44,17 +44,19 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     """Train with `config.yaml`, then `argv` overrides, then a SageMaker job's hyperparameters."""
     overrides = list(sys.argv[1:] if argv is None else argv) + environment.hyperparameter_overrides()
     cfg = config.load(model.Config, CONFIG_FILE, overrides)
-    cfg.data.path = str(environment.data_source("train", cfg.data.path))
+    environment.use_channels(cfg.data)  # in a SageMaker job: its train, validation and test channels
     files, labels = data.labelled_files(Path(cfg.data.path), model.SUFFIXES)
     cfg.data.classes = list(cfg.data.classes or sorted(set(labels)))
-    unknown = sorted(set(labels) - set(cfg.data.classes))
+    held_out = data.labelled_files(Path(cfg.data.validation), model.SUFFIXES) if cfg.data.validation else ([], [])
+    unknown = sorted(set(labels + held_out[1]) - set(cfg.data.classes))
     if unknown:
         raise data.DataError(f"{cfg.data.path}: class folder(s) {unknown} are not among the classes {cfg.data.classes}")
-    dataset = ImageFiles(files, [cfg.data.classes.index(label) for label in labels], cfg.model)
+    all_labels = labels + held_out[1]
+    dataset = ImageFiles(files + held_out[0], [cfg.data.classes.index(label) for label in all_labels], cfg.model)
     with distributed.process_group():
         paths = distributed.from_main(lambda: environment.run_paths(NAME))
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
-        train, val = data.split_indices(len(dataset), cfg.data.val_fraction, cfg.trainer.seed)
+        train, val = data.train_and_validation(len(files), len(held_out[0]), cfg.data.val_fraction, cfg.trainer.seed)
         train_loader, val_loader = data.dataset_loaders(
             Subset(dataset, train.tolist()),
             Subset(dataset, val.tolist()),

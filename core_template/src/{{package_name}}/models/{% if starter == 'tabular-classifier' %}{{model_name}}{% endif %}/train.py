@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     """Train with `config.yaml`, then `argv` overrides, then a SageMaker job's hyperparameters."""
     overrides = list(sys.argv[1:] if argv is None else argv) + environment.hyperparameter_overrides()
     cfg = config.load(model.Config, CONFIG_FILE, overrides)
-    cfg.data.path = str(environment.data_source("train", cfg.data.path))
+    environment.use_channels(cfg.data)  # in a SageMaker job: its train, validation and test channels
     dataset = None if cfg.data.streaming else read(cfg)
     with distributed.process_group():
         train_loader, val_loader, features = loaders(cfg, dataset, distributed.rank(), distributed.world_size())
@@ -57,11 +57,12 @@ def loaders(
     if dataset is None:
         train_loader, val_loader = streaming.loaders(cfg.data, cfg.trainer.seed, rank, world_size)
         return train_loader, val_loader, train_loader.dataset.head(STANDARDIZATION_ROWS)[0]
+    train, val = data.held_out(dataset, cfg.data, cfg.trainer.seed)  # data.validation, or a split
     options = data.loader_options(cfg.data)
-    train_loader, val_loader = data.loaders(
-        dataset, cfg.data.val_fraction, cfg.data.batch_size, cfg.trainer.seed, rank, world_size, **options
+    train_loader, val_loader = data.dataset_loaders(
+        train, val, cfg.data.batch_size, cfg.trainer.seed, rank, world_size, **options
     )
-    return train_loader, val_loader, train_loader.dataset.tensors[0]
+    return train_loader, val_loader, train.tensors[0]
 
 
 if __name__ == "__main__":

@@ -27,15 +27,16 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     """Train with `config.yaml`, then `argv` overrides, then a SageMaker job's hyperparameters."""
     overrides = list(sys.argv[1:] if argv is None else argv) + environment.hyperparameter_overrides()
     cfg = config.load(model.Config, CONFIG_FILE, overrides)
-    cfg.data.path = str(environment.data_source("train", cfg.data.path))
+    environment.use_channels(cfg.data)  # in a SageMaker job: its train, validation and test channels
     rows = read_columns(cfg.data)
+    held_out = read_validation(cfg.data)
     with distributed.process_group():
         paths = distributed.from_main(lambda: environment.run_paths(NAME))
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg)
-        inputs, targets = tensors(network, cfg.data, rows)
-        train, val = data.split_indices(len(rows), cfg.data.val_fraction, cfg.trainer.seed)
+        inputs, targets = tensors(network, cfg.data, rows + held_out)
+        train, val = data.train_and_validation(len(rows), len(held_out), cfg.data.val_fraction, cfg.trainer.seed)
         train_loader, val_loader = data.dataset_loaders(
             TensorDataset(inputs[train], targets[train]),
             TensorDataset(inputs[val], targets[val]),
@@ -58,6 +59,17 @@ def read_columns(settings: model.TableConfig) -> list[dict[str, str]]:
         raise data.DataError(f"{settings.path}: no data rows, or missing column(s) {missing}; the header is {header}")
     if settings.categories is None:
         settings.categories = {name: sorted({row[name].strip() for row in rows}) for name in settings.categorical}
+    return rows
+
+
+def read_validation(settings: model.TableConfig) -> list[dict[str, str]]:
+    """The rows of `data.validation` (none when it is not set), with the training data's columns."""
+    if not settings.validation:
+        return []
+    header, rows = data.read_rows(Path(settings.validation))
+    missing = [name for name in [settings.target, *settings.features] if name not in header]
+    if missing or not rows:
+        raise data.DataError(f"{settings.validation}: no data rows, or missing column(s) {missing}")
     return rows
 
 

@@ -25,19 +25,19 @@ NAME = __package__.rsplit(".", 1)[-1]
 CONFIG_FILE = Path(__file__).with_name("config.yaml")
 
 
-def read_texts(cfg: model.Config) -> tuple[list[str], list[int]]:
-    """The texts of `cfg.data.path` and their class indices; records the classes in `cfg`."""
-    header, rows = data.read_rows(Path(cfg.data.path))
+def read_texts(cfg: model.Config, source: str) -> tuple[list[str], list[int]]:
+    """The texts of `source` and their class indices; records the classes in `cfg` (from the first source read)."""
+    header, rows = data.read_rows(Path(source))
     missing = [name for name in (cfg.data.text, cfg.data.target) if name not in header]
     if missing:
-        raise data.DataError(f"{cfg.data.path}: missing column(s) {missing}; the header is {header}")
+        raise data.DataError(f"{source}: missing column(s) {missing}; the header is {header}")
     if not rows:
-        raise data.DataError(f"{cfg.data.path}: no data rows")
+        raise data.DataError(f"{source}: no data rows")
     labels = [row[cfg.data.target] for row in rows]
     cfg.data.classes = cfg.data.classes or sorted(set(labels))
     unknown = sorted(set(labels) - set(cfg.data.classes))
     if unknown:
-        raise data.DataError(f"{cfg.data.path}: label(s) {unknown} are not among the classes {cfg.data.classes}")
+        raise data.DataError(f"{source}: label(s) {unknown} are not among the classes {cfg.data.classes}")
     return [row[cfg.data.text] for row in rows], [cfg.data.classes.index(label) for label in labels]
 
 
@@ -51,9 +51,11 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     """Train with `config.yaml`, then `argv` overrides, then a SageMaker job's hyperparameters."""
     overrides = list(sys.argv[1:] if argv is None else argv) + environment.hyperparameter_overrides()
     cfg = config.load(model.Config, CONFIG_FILE, overrides)
-    cfg.data.path = str(environment.data_source("train", cfg.data.path))
-    texts, targets = read_texts(cfg)
-    train, val = data.split_indices(len(texts), cfg.data.val_fraction, cfg.trainer.seed)
+    environment.use_channels(cfg.data)  # in a SageMaker job: its train, validation and test channels
+    texts, targets = read_texts(cfg, cfg.data.path)
+    held_out = read_texts(cfg, cfg.data.validation) if cfg.data.validation else ([], [])
+    train, val = data.train_and_validation(len(texts), len(held_out[0]), cfg.data.val_fraction, cfg.trainer.seed)
+    texts, targets = texts + held_out[0], targets + held_out[1]
     tokenizer = model.Tokenizer.build([texts[i] for i in train], cfg.model.min_count, cfg.model.max_tokens)
     encoded = [(tokenizer.encode(text), target) for text, target in zip(texts, targets, strict=True)]
     with distributed.process_group():
