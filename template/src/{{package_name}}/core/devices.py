@@ -76,7 +76,7 @@ def of(module: torch.nn.Module) -> torch.device:
 
 
 def load_weights(network: torch.nn.Module, path) -> torch.nn.Module:
-    """`network` with the weights saved at `path`, on the serving device, in eval mode."""
+    """Load the weights saved at `path` into `network`, and move it to the serving device."""
     device = serving_device()
     network.load_state_dict(torch.load(path, map_location=device, weights_only=True))
-    return network.to(device).eval()
+    return network.to(device)

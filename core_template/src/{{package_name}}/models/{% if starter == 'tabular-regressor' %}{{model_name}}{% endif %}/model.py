@@ -122,4 +122,5 @@ def load(model_dir: Path) -> TabularRegressor:
     """The trained network saved in `model_dir` (a run folder or an unpacked bundle)."""
     cfg = config.load(Config, Path(model_dir) / runs.CONFIG)
     network = build(cfg)
-    return devices.load_weights(network, Path(model_dir) / runs.WEIGHTS)
+    devices.load_weights(network, Path(model_dir) / runs.WEIGHTS)
+    return network.eval()

@@ -124,4 +124,5 @@ def load(model_dir: Path) -> TextClassifier:
     model_dir = Path(model_dir)
     cfg = config.load(Config, model_dir / runs.CONFIG)
     network = build(cfg, Tokenizer.load(model_dir / VOCAB))
-    return devices.load_weights(network, model_dir / runs.WEIGHTS)
+    devices.load_weights(network, model_dir / runs.WEIGHTS)
+    return network.eval()
