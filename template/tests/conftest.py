@@ -101,9 +101,9 @@ def session_workdir(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def emulator():
-    """The URL of moto's AWS emulator, served over HTTP for this test module (boto3 is never patched)."""
+    """The URL of moto's AWS emulator, served over HTTP for the test session (boto3 is never patched)."""
     from moto.server import ThreadedMotoServer  # only where a test talks to AWS
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

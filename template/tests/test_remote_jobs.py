@@ -130,6 +130,7 @@ def test_a_gpu_job_on_two_instances_is_torch_distributed_on_gpu_images(core, job
     assert described["EnableManagedSpotTraining"] is False
 
 
+@pytest.mark.slow
 def test_a_cpu_job_on_one_instance_runs_the_entry_point_alone(core, jobs):
     described = launch(core, jobs, hyperparameters={"trainer.max_epochs": "3"})
     algorithm = described["AlgorithmSpecification"]
@@ -139,6 +140,7 @@ def test_a_cpu_job_on_one_instance_runs_the_entry_point_alone(core, jobs):
     assert described["ResourceConfig"] == {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30}
 
 
+@pytest.mark.slow
 def test_spot_jobs_wait_for_capacity_and_checkpoint_to_s3(core, jobs):
     described = launch(core, jobs, "remote.spot=true", "remote.max_runtime_seconds=3600")
     assert described["EnableManagedSpotTraining"] is True
@@ -150,6 +152,7 @@ def test_spot_jobs_wait_for_capacity_and_checkpoint_to_s3(core, jobs):
     assert waited["StoppingCondition"] == {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 5000}
 
 
+@pytest.mark.slow
 def test_an_s3_channel_is_read_in_place_and_local_ones_are_uploaded(core, jobs):
     config = core.aws.load(jobs)
     in_s3 = f"s3://{config.bucket}/datasets/probe/"
@@ -192,6 +195,7 @@ def test_without_the_sdk_a_job_fails_before_anything_is_uploaded(core, jobs, mon
     assert keys(core, jobs) == []
 
 
+@pytest.mark.slow
 def test_deploy_serves_gpu_instances_with_the_gpu_inference_image(core, aws_env, trained_run, tmp_path):
     bundle = core.bundle.build(MODEL, trained_run(MODEL), tmp_path / "model.tar.gz")
     serving = core.config.DeployConfig(endpoint_type="realtime", instance_type="ml.g4dn.xlarge")  # in moto's list

@@ -182,6 +182,7 @@ core.training.fit(network(dropout=0.3), loss, *data(shuffle=True), cfg, paths, "
 """
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_uninterrupted_result(core, package, tmp_path):
     """Killed after epoch 3 (SIGKILL, no clean-up), resumed: the same weights as a run never stopped."""
     src, tests = str(core.training.__file__).rsplit(f"/{package}/", 1)[0], os.path.dirname(__file__)
