@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, TensorDataset
 
+from . import fingerprint
 from .errors import ProjectError
 
 if TYPE_CHECKING:
@@ -47,21 +48,13 @@ class TabularData:
 def channel_files(source: Path) -> dict[str, Path]:
     """What a training job's data channel receives: a file, or a folder's files (any type, any depth).
 
-    Keys are paths relative to the channel; hidden files and folders are left out.
+    Keys are paths relative to the channel; hidden files and folders are left out. These are the
+    files a data fingerprint covers (`fingerprint.files`).
     """
-    source = Path(source)
-    if source.is_file():
-        return {source.name: source}
-    if not source.is_dir():
-        raise DataError(f"data not found: {source}")
-    files = {
-        path.relative_to(source).as_posix(): path
-        for path in sorted(source.rglob("*"))
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts)
-    }
-    if not files:
-        raise DataError(f"no data files in {source}")
-    return files
+    try:
+        return fingerprint.files(source)
+    except fingerprint.FingerprintError as error:
+        raise DataError(str(error)) from error
 
 
 def read_rows(source: Path) -> tuple[list[str], list[dict[str, str]]]:

@@ -98,7 +98,7 @@ def of_s3(uri: str, s3=None) -> Fingerprint:
 def files(source: Path) -> dict[str, Path]:
     """What a training job's data channel receives: a file, or a folder's files (any type, any depth).
 
-    Keys are paths relative to the channel; hidden files and folders are left out (as `data.channel_files`).
+    Keys are paths relative to the channel; hidden files and folders are left out.
     """
     source = Path(source)
     if source.is_file():
