@@ -17,6 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from rich.table import Column, Table
 
 from . import data_cli, settings
+from .cli_errors import EndpointUrlOpt, err, user_errors
 from .core import (
     aws,
     changes,
@@ -39,7 +40,6 @@ from .core.errors import ProjectError
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(data_cli.app, name="data")
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
 RunOpt = Annotated[str | None, typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]
@@ -50,22 +50,9 @@ GoalOpt = Annotated[
     str | None,
     typer.Option("--goal", help="min or max: whether lower or higher is better (default: from the model's contract)."),
 ]
-EndpointUrlOpt = Annotated[
-    str | None, typer.Option("--endpoint-url", help="AWS endpoint (e.g. a local emulator); default: AWS itself.")
-]
 Overrides = Annotated[
     list[str] | None, typer.Argument(help="Config overrides, e.g. trainer.max_epochs=5 optimizer.lr=0.001.")
 ]
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Report a ProjectError as one line and exit 2, instead of a traceback."""
-    try:
-        yield
-    except ProjectError as error:
-        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 @app.command()

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from .cli_errors import EndpointUrlOpt, user_errors
 from .core import datasets, fingerprint
 from .core.errors import ProjectError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True)
 out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-EndpointUrlOpt = Annotated[
-    str | None, typer.Option("--endpoint-url", help="AWS endpoint (e.g. a local emulator); default: AWS itself.")
-]
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Report a ProjectError as one line and exit 2, instead of a traceback."""
-    try:
-        yield
-    except ProjectError as error:
-        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 @app.command()
