@@ -114,8 +114,8 @@ def emulator():
 
 
 @pytest.fixture
-def aws_env(emulator, monkeypatch, core):
-    """Fake credentials, a fresh emulator, and the project stack (bucket and role) deployed on it."""
+def fresh_emulator(emulator, monkeypatch) -> str:
+    """The emulator, emptied, with fake credentials and a region in the environment."""
     urllib.request.urlopen(urllib.request.Request(f"{emulator}/moto-api/reset", method="POST"))
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -124,6 +124,13 @@ def aws_env(emulator, monkeypatch, core):
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
+    return emulator
+
+
+@pytest.fixture
+def aws_env(fresh_emulator, monkeypatch, core):
+    """Fake credentials, a fresh emulator, and the project stack (bucket and role) deployed on it."""
+    emulator = fresh_emulator
     cfn = boto3.client("cloudformation", endpoint_url=emulator)
     cfn.create_stack(
         StackName="project",

@@ -7,12 +7,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import urllib.request
 from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,24 +129,11 @@ def test_data_build_command(core, cli, workdir):
         assert failed.exit_code == 2 and message in failed.output, failed.output
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def aws_env(emulator, monkeypatch, workdir):
+def aws_env(fresh_emulator, monkeypatch, workdir):
     """Fake credentials, a fresh emulator with the project's bucket, and the settings naming it and a role."""
-    urllib.request.urlopen(urllib.request.Request(f"{emulator}/moto-api/reset", method="POST"))
+    emulator = fresh_emulator
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
         "ARTIFACTS_BUCKET": "artifacts",
         "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/project-execution",
     }.items():

@@ -3,11 +3,9 @@
 import importlib
 import json
 import re
-import urllib.request
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 FULL = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -164,27 +162,10 @@ def test_data_fingerprint_command_compares_with_a_builds_manifest(core, tmp_path
     assert missing.exit_code == 2 and "data not found" in missing.output
 
 
-@pytest.fixture(scope="module")
-def emulator():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
-def s3(emulator, monkeypatch):
+def s3(fresh_emulator):
     """An S3 client of a fresh emulator, with a bucket `data` holding FILES under `sets/a/` (and a hidden file)."""
-    urllib.request.urlopen(urllib.request.Request(f"{emulator}/moto-api/reset", method="POST"))
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    client = boto3.client("s3", endpoint_url=emulator)
+    client = boto3.client("s3", endpoint_url=fresh_emulator)
     client.create_bucket(Bucket="data")
     for name, content in {**FILES, ".hidden/x": b"not data"}.items():
         client.put_object(Bucket="data", Key=f"sets/a/{name}", Body=content)
