@@ -162,7 +162,7 @@ def test_a_processing_job_builds_the_data_set_on_the_training_image(core, aws_en
     (workdir / "data" / "tiny" / "config.yaml").write_text("remote:\n  instance_type: ml.c5.xlarge\n")
     job = core.datasets.launch("tiny", endpoint_url=aws_env, overrides=["remote.volume_size_gb=50"])
     config = core.aws.load(aws_env)
-    assert job.name.startswith(f"{config.prefix}-data-tiny-") and len(job.name) <= 63
+    assert job.name.startswith(f"{config.prefix}--data-tiny-") and len(job.name) <= 63
     assert job.output == f"s3://artifacts/{config.key('tiny', 'data', 'built', job.name)}/"
     described = core.datasets.describe(job.name, aws_env)
     app = described["AppSpecification"]

@@ -193,23 +193,28 @@ def test_invoke_calls_the_endpoint(core, aws_env):
     assert body  # moto answers invocations with a canned body; real answers are tested locally
 
 
-def test_cli_deploys_a_trained_model_and_invokes_it(core, aws_env, workdir, package, monkeypatch):
+def test_cli_promotes_a_trained_model_deploys_it_and_invokes_it(core, aws_env, workdir, package, monkeypatch):
     shutil.copytree(ROOT / "infra", workdir / "infra")
     monkeypatch.chdir(workdir)
     app = importlib.import_module(f"{package}.cli").app
     model = "probe"
-    cli = CliRunner()
-    assert cli.invoke(app, ["train", model, "trainer.max_epochs=2", "trainer.progress=false"]).exit_code == 0
-    dry = cli.invoke(app, ["deploy", model, "--dry-run", "--endpoint-url", aws_env])
+
+    def cli(*args):
+        return CliRunner().invoke(app, [*map(str, args), "--endpoint-url", aws_env])
+
+    assert cli("train", model, "trainer.max_epochs=2", "trainer.progress=false").exit_code == 0
+    promoted = cli("promote", model)
+    assert promoted.exit_code == 0, promoted.output
+    assert "gate passed: val_accuracy = " in promoted.output and "version 1 (PendingManualApproval)" in promoted.output
+    dry = cli("deploy", model, "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "dry run: nothing executed" in dry.output and "EndpointConfig" in dry.output
-    done = cli.invoke(app, ["deploy", model, "--stage", "prod", "--endpoint-url", aws_env])
+    assert cli("approve", model, "--version", 1).exit_code == 0
+    done = cli("deploy", model, "--stage", "prod")
     assert done.exit_code == 0, done.output
     assert f"stack {core.aws.load(aws_env).endpoint_name(model, 'prod')}: created" in done.output
     (workdir / "request.csv").write_text("0.5,0.1\n")
-    invoked = cli.invoke(app, ["invoke", model, "--stage", "prod", "--data", "request.csv", "--endpoint-url", aws_env])
+    invoked = cli("invoke", model, "--stage", "prod", "--data", "request.csv")
     assert invoked.exit_code == 0, invoked.output
-    bad_stage = cli.invoke(app, ["deploy", model, "--stage", "qa", "--endpoint-url", aws_env])
-    assert bad_stage.exit_code == 2 and "unknown stage 'qa'" in bad_stage.output
-    remote = cli.invoke(app, ["train", model, "--remote", "trainer.max_epochs=2", "--endpoint-url", aws_env])
+    remote = cli("train", model, "--remote", "trainer.max_epochs=2")
     assert remote.exit_code == 0 and "training job" in remote.output

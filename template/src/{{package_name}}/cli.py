@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -16,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Column, Table
 
-from . import data_cli, settings
+from . import bootstrap_cli, data_cli, settings
 from .cli_errors import EndpointUrlOpt, err, user_errors
 from .core import (
     aws,
@@ -27,6 +25,9 @@ from .core import (
     contract,
     environment,
     fingerprint,
+    local_endpoint,
+    packages,
+    promotion,
     registry,
     remote,
     runs,
@@ -39,6 +40,7 @@ from .core.errors import ProjectError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(data_cli.app, name="data")
+app.command()(bootstrap_cli.bootstrap)
 out = Console()
 
 ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
@@ -55,14 +57,21 @@ Overrides = Annotated[
 ]
 
 
-@app.command()
+models_app = typer.Typer(help="List the models; `models history MODEL` lists a model's registered versions.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback(invoke_without_command=True)
 def models(
+    context: typer.Context,
     plain: Annotated[bool, typer.Option("--plain", help="Print only the names, one per line.")] = False,
     changed_since: Annotated[
         str | None, typer.Option(help="Print, as a JSON list, the models a git change since this revision touches.")
     ] = None,
 ) -> None:
     """List the models, each with its latest run and that run's validation metrics."""
+    if context.invoked_subcommand:
+        return
     if changed_since:
         with user_errors():
             print(json.dumps(changes.changed_models(changed_since)))
@@ -87,6 +96,36 @@ def models(
             f"{', '.join(undeclared)}: no contract.py, so taken for a tabular classifier judged by val_accuracy; "
             "declare one as the starters do (docs: Models of every kind)"
         )
+
+
+@models_app.command()
+def history(model: ModelArg, endpoint_url: EndpointUrlOpt = None) -> None:
+    """List MODEL's registered versions, oldest first: status, where each is live, the metrics it was gated on."""
+    with user_errors():
+        registry.folder(model)
+        settings_in_force = aws.load(endpoint_url)
+        group = settings_in_force.group_name(model)
+        found = packages.versions(aws.client(settings_in_force, "sagemaker"), group)
+        live = {stage: deploying.live_parameters(settings_in_force, model, stage) for stage in settings.STAGES}
+    if not found:
+        out.print(f"{group} has no registered version yet: run `promote {model}`")
+        return
+    names = sorted({name for version in found for name in version.metrics})
+    table = Table("version", "status", "live on", "sha256", "commit", *names, "created", title=group)
+    for version in found:
+        stages = [stage for stage, parameters in live.items() if _serves(parameters, version)]
+        metrics = [_number(version.metrics.get(name)) for name in names]
+        created = version.created[:19]
+        table.add_row(
+            str(version.number),
+            version.status,
+            ", ".join(stages) or "-",
+            version.sha256[:12],
+            version.commit[:7] or "-",
+            *metrics,
+            created,
+        )
+    out.print(table)
 
 
 @app.command(name="config")
@@ -201,7 +240,7 @@ def serve(
         if (model is None) == (bundle_path is None):
             raise ProjectError("give either a MODEL or --bundle PATH")
         path = bundle_path or _bundle(model, runs.find_run(model, run), None)
-        with _running_server(path, host, port) as (url, process):
+        with local_endpoint.running(path, host, port) as (url, process):
             out.print(f"serving {path} at [bold]{url}[/bold] (Ctrl-C stops)")
             with suppress(KeyboardInterrupt):
                 process.wait()
@@ -217,7 +256,7 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
         path = bundles.build(model, run_dir, run_dir / "model.tar.gz")
         out.print(f"trained {run_dir}\n  {_format(result.metrics)}\nbundled {path}")
         examples = declared.examples(run_dir, 5)
-        with _running_server(path, "127.0.0.1", client.free_port()) as (url, _):
+        with local_endpoint.running(path, "127.0.0.1", client.free_port()) as (url, _):
             answers = [client.invoke(url, example.body, example.content_type) for example in examples]
         for answer in answers:
             if answer.status != 200:
@@ -227,32 +266,75 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
 
 
 @app.command()
-def deploy(
+def promote(
     model: ModelArg,
     run: RunOpt = None,
     best: BestOpt = None,
     goal: GoalOpt = None,
+    compression: Annotated[
+        str, typer.Option(help="gzip: model.tar.gz; none: an uncompressed bundle the endpoint reads from an S3 prefix.")
+    ] = "gzip",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the registered version as JSON on stdout.")] = False,
+    endpoint_url: EndpointUrlOpt = None,
+) -> None:
+    """Gate a run of MODEL on its goal metric, bundle it, check it answers, upload it and register it as a version."""
+    with user_errors():
+        candidate = promotion.prepare(model, _pick_run(model, run, best, goal), compression)
+        with _byte_progress("uploading", _size(candidate.bundle)) as progress:
+            done = promotion.publish(candidate, endpoint_url, progress)
+    version = done.version
+    if as_json:
+        fields = {"model": model, "version": version.number, "arn": version.arn, "sha256": version.sha256}
+        print(json.dumps(fields | {"bundle_uri": version.bundle_uri, "status": version.status}))
+        return
+    out.print(f"gate passed: {done.verdict}")
+    out.print(f"bundle {version.bundle_uri} ({'uploaded' if done.uploaded else 'already uploaded'})")
+    out.print(f"registered [bold]{model} version {version.number}[/bold] ({version.status}): {version.arn}")
+
+
+@app.command()
+def approve(
+    model: ModelArg,
+    version: Annotated[int, typer.Option("--version", help="The registered version to approve for prod.")],
+    note: Annotated[str, typer.Option(help="Why it is approved (kept with the version).")] = "approved with the CLI",
+    endpoint_url: EndpointUrlOpt = None,
+) -> None:
+    """Approve a registered version of MODEL: prod deploys the newest approved version."""
+    with user_errors():
+        registry.folder(model)
+        settings_in_force = aws.load(endpoint_url)
+        sagemaker, group = aws.client(settings_in_force, "sagemaker"), settings_in_force.group_name(model)
+        chosen = packages.choose(packages.versions(sagemaker, group), group, version, approved_only=False)
+        approved = packages.approve(sagemaker, chosen, note)
+    out.print(f"{model} version {approved.number} is {approved.status}")
+
+
+@app.command()
+def deploy(
+    model: ModelArg,
     stage: Annotated[str, typer.Option(help=f"Stage to deploy to ({', '.join(settings.STAGES)}).")] = settings.STAGES[
         0
     ],
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version", help="Registered version (default: the newest; for the last stage, the newest approved)."
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the parameters and change set only.")] = False,
-    compression: Annotated[
-        str, typer.Option(help="gzip: deploy model.tar.gz; none: an uncompressed bundle from an S3 prefix.")
-    ] = "gzip",
     endpoint_url: EndpointUrlOpt = None,
 ) -> None:
-    """Bundle a run of MODEL if needed, upload it, and create or update its endpoint stack."""
+    """Put a registered version of MODEL live on a stage: create or update its endpoint stack (nothing is rebuilt)."""
     with user_errors():
         if stage not in settings.STAGES:
             raise ProjectError(f"unknown stage '{stage}' (stages: {', '.join(settings.STAGES)})")
-        run_dir = _pick_run(model, run, best, goal)
-        bundle_path = run_dir / ("model" if compression == "none" else "model.tar.gz")
-        if not bundle_path.exists():
-            bundles.build(model, run_dir, bundle_path, compression)
         serving_settings = _model_config(model, []).deploy
-        size = sum(p.stat().st_size for p in bundle_path.rglob("*") if p.is_file()) if bundle_path.is_dir() else None
-        with _byte_progress("uploading", size or bundle_path.stat().st_size) as progress:
-            done = deploying.deploy(model, bundle_path, stage, serving_settings, endpoint_url, dry_run, progress)
+        settings_in_force = aws.load(endpoint_url)
+        sagemaker, group = aws.client(settings_in_force, "sagemaker"), settings_in_force.group_name(model)
+        approved_only = stage == settings.STAGES[-1]
+        chosen = packages.choose(packages.versions(sagemaker, group), group, version, approved_only)
+        done = deploying.deploy_version(model, chosen, stage, serving_settings, endpoint_url, dry_run)
+    out.print(f"{model} version {chosen.number} ({chosen.status}, sha256 {chosen.sha256[:12]})")
     _print_deployment(done)
 
 
@@ -279,7 +361,7 @@ def invoke(
 
 
 def _print_deployment(done) -> None:
-    out.print(f"bundle {done.bundle_uri} ({'uploaded' if done.uploaded else 'already uploaded'})")
+    out.print(f"bundle {done.bundle_uri}{' (uploaded)' if done.uploaded else ''}")
     table = Table("parameter", "value", title=f"stack {done.stack}")
     for key, value in done.parameters.items():
         table.add_row(key, value)
@@ -300,24 +382,6 @@ def _byte_progress(label: str, total: int) -> Iterator:
     with Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
-
-
-@contextmanager
-def _running_server(bundle_path: Path, host: str, port: int) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Serve a bundle (a model.tar.gz, unpacked into a temporary folder, or a bundle folder) while the block runs."""
-    with tempfile.TemporaryDirectory(prefix="bundle-") as folder:
-        model_dir = bundle_path if bundle_path.is_dir() else bundles.unpack(bundle_path, Path(folder))
-        process = serving.spawn(model_dir, host, port)
-        url = f"http://{host}:{port}"
-        try:
-            try:
-                client.wait_until_ready(url, process)
-            except (RuntimeError, TimeoutError) as error:
-                raise ProjectError(f"serving {bundle_path} failed: {error}") from error
-            yield url, process
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 def _model_config(model: str, overrides: list[str]):
@@ -353,6 +417,7 @@ def _remote_training(model: str, overrides: list[str], wait: bool, endpoint_url:
 
 
 def _pick_run(model: str, run: str | None, best: str | None, goal: str | None) -> Path:
+    registry.folder(model)  # an unknown model is named as such, not as one without runs
     if run and best:
         raise ProjectError("give --run or --best, not both")
     if goal and not best:
@@ -378,6 +443,18 @@ def _print_predictions(declared: contract.Contract, examples: list, predictions:
         expected = "-" if example.expected is None else str(example.expected)
         table.add_row(escape(example.shown), escape(expected), escape(declared.show(prediction)))
     out.print(table)
+
+
+def _size(path: Path) -> int:
+    """Bytes of a bundle: a file, or a folder's files."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def _serves(parameters: dict[str, str], version: packages.Version) -> bool:
+    """Whether a stage's stack parameters serve `version`."""
+    if parameters.get("ModelPackageArn"):
+        return parameters["ModelPackageArn"] == version.arn
+    return bool(parameters) and parameters.get("ModelDataUrl") == version.bundle_uri
 
 
 def _metrics(run_dir: Path | None) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+import botocore.exceptions
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -20,9 +21,18 @@ EndpointUrlOpt = Annotated[
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Report a ProjectError as one line and exit 2, instead of a traceback."""
+    """Report a ProjectError, or an AWS call that failed (unreachable, no credentials...), as one line; exit 2."""
     try:
         yield
     except ProjectError as error:
-        err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
-        raise typer.Exit(2) from None
+        _fail(str(error))
+    except botocore.exceptions.ClientError as error:
+        details = error.response.get("Error", {})
+        _fail(f"AWS {error.operation_name}: {details.get('Code', 'Error')}: {details.get('Message', '')}")
+    except botocore.exceptions.BotoCoreError as error:
+        _fail(f"AWS: {error}")
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(2) from None

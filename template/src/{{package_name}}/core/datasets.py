@@ -271,10 +271,13 @@ def s3_client(endpoint_url: str | None = None):
 
 
 def job_name(prefix: str, name: str) -> str:
-    """`<prefix>-data-<name>-<time>-<random>`, within SageMaker's 63 characters."""
-    head, tail = f"{prefix}-data-", f"-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
-    middle = re.sub(r"[^A-Za-z0-9]+", "-", name)[: max(0, 63 - len(head) - len(tail))]
-    return re.sub(r"-+", "-", f"{head}{middle}{tail}").strip("-")
+    """`<prefix>--data-<name>-<time>-<random>`, within SageMaker's 63 characters (see `aws.resource_name`)."""
+    head, tail = (
+        f"{prefix}{aws.SEPARATOR}data-",
+        f"-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}",
+    )
+    middle = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[: max(0, 63 - len(head) - len(tail))]
+    return f"{head}{middle}{tail}"
 
 
 def _model_folder(name: str) -> Path:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
-from . import aws, images
+from . import aws, images, packages
 from .config import DeployConfig
 
 TEMPLATE = Path("infra") / "model.yaml"
@@ -77,24 +77,66 @@ def upload_bundle(
 def deploy(
     model: str, bundle: Path, stage: str, serving: DeployConfig, endpoint_url: str | None, dry_run: bool, progress
 ) -> Deployment:
-    """Upload `bundle` and create or update the model's stack for `stage`."""
+    """Upload `bundle` (a local model.tar.gz or bundle folder) and create or update the model's stack for `stage`."""
+    config = _settings(endpoint_url)
+    image = serving_image(serving, config.region)  # before any upload: it fails without the SDK
+    upload = upload_folder if bundle.is_dir() else upload_bundle
+    uri, uploaded = upload(aws.client(config, "s3"), config, model, bundle, progress)
+    release = Release(uri, "none" if bundle.is_dir() else "gzip", image)
+    return _apply(config, model, stage, release, serving, dry_run, uploaded)
+
+
+def deploy_version(
+    model: str, version: packages.Version, stage: str, serving: DeployConfig, endpoint_url: str | None, dry_run: bool
+) -> Deployment:
+    """Create or update the model's stack for `stage` to serve a registered version: nothing is built or uploaded."""
+    config = _settings(endpoint_url)
+    release = Release(version.bundle_uri, version.compression, version.image, version.arn)
+    return _apply(config, model, stage, release, serving, dry_run, uploaded=False)
+
+
+@dataclass(frozen=True)
+class Release:
+    """What a stack serves: the bundle in S3, its image, and the registered version it is (if any)."""
+
+    uri: str
+    compression: str  # gzip or none
+    image: str
+    package_arn: str = ""
+
+
+def _settings(endpoint_url: str | None) -> aws.AwsConfig:
     config = aws.load(endpoint_url)
     if not TEMPLATE.is_file():
         raise aws.AwsError(f"{TEMPLATE} not found: run deploy from the project's root folder")
-    image = serving_image(serving, config.region)  # before any upload: it fails without the SDK
-    s3, cfn = aws.client(config, "s3"), aws.client(config, "cloudformation")
-    upload = upload_folder if bundle.is_dir() else upload_bundle
-    uri, uploaded = upload(s3, config, model, bundle, progress)
+    return config
+
+
+def _apply(
+    config: aws.AwsConfig,
+    model: str,
+    stage: str,
+    release: Release,
+    serving: DeployConfig,
+    dry_run: bool,
+    uploaded: bool,
+) -> Deployment:
     stack = config.endpoint_name(model, stage)
-    parameters = stack_parameters(config, model, stage, uri, serving) | {"ImageUri": image}
-    parameters["ModelDataCompression"] = "None" if bundle.is_dir() else "Gzip"
+    parameters = stack_parameters(config, model, stage, release.uri, serving) | {
+        "ImageUri": release.image,
+        "ModelDataCompression": "None" if release.compression == "none" else "Gzip",
+        "ModelPackageArn": release.package_arn,
+    }
+    cfn = aws.client(config, "cloudformation")
     action, changes, outputs = apply_stack(cfn, stack, TEMPLATE.read_text(), parameters, dry_run)
-    return Deployment(stack, uri, uploaded, action, parameters, changes, outputs)
+    return Deployment(stack, release.uri, uploaded, action, parameters, changes, outputs)
 
 
 def serving_image(serving: DeployConfig, region: str) -> str:
-    """The AWS PyTorch inference image for the endpoint: GPU for a real-time GPU instance type, else CPU."""
-    return images.inference_image(serving.instance_type if serving.endpoint_type == "realtime" else None, region)
+    """The AWS PyTorch inference image for the endpoint: GPU for a GPU instance type (real-time, async), else CPU."""
+    return images.inference_image(
+        serving.instance_type if serving.endpoint_type in serving.ON_INSTANCES else None, region
+    )
 
 
 def upload_folder(
@@ -102,9 +144,7 @@ def upload_folder(
 ) -> tuple[str, bool]:
     """Upload an uncompressed bundle under an S3 prefix (once); returns the prefix URI and whether it was uploaded."""
     files = sorted(p for p in folder.rglob("*") if p.is_file())
-    digest = hashlib.sha256(
-        "".join(f"{p.relative_to(folder).as_posix()}:{sha256(p)}\n" for p in files).encode()
-    ).hexdigest()
+    digest = folder_sha256(folder)
     base = config.key(model, "bundles", digest[:16])
     uri, marker = f"s3://{config.bucket}/{base}/model/", f"{base}/model.sha256"
     try:
@@ -123,21 +163,38 @@ def upload_folder(
     return uri, True
 
 
+def folder_sha256(folder: Path) -> str:
+    """The identity of an uncompressed bundle: the sha256 of its files' names and hashes."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return hashlib.sha256(
+        "".join(f"{p.relative_to(folder).as_posix()}:{sha256(p)}\n" for p in files).encode()
+    ).hexdigest()
+
+
 def stack_parameters(
     config: aws.AwsConfig, model: str, stage: str, bundle_uri: str, serving: DeployConfig
 ) -> dict[str, str]:
-    """The model stack's parameters for this bundle and stage."""
+    """The model stack's parameters for this bundle and stage.
+
+    Captured requests go to `<prefix>/<model>/capture/`, async requests and answers under
+    `<prefix>/<model>/async/` (shared by the stages: the endpoint's name is in each capture's key).
+    """
     digest = bundle_uri.rstrip("/").rsplit("/", 2)[-2]
+    capture = f"s3://{config.bucket}/{config.key(model, 'capture')}/" if serving.data_capture_percent else ""
     return {
         "EndpointName": config.endpoint_name(model, stage),
         "BundleHash": digest[:12],
         "ModelDataUrl": bundle_uri,
         "ExecutionRoleArn": config.role_arn,
         **serving.stack_parameters(),
+        "DataCaptureUri": capture,
+        "AsyncS3Uri": f"s3://{config.bucket}/{config.key(model, 'async')}/",  # input/ (see remote.invoke), output/
     }
 
 
-def apply_stack(cfn, stack: str, template: str, parameters: dict[str, str], dry_run: bool) -> tuple[str, list, dict]:
+def apply_stack(
+    cfn, stack: str, template: str, parameters: dict[str, str], dry_run: bool, capabilities: Sequence[str] = ()
+) -> tuple[str, list, dict]:
     """Create or update `stack` through a change set; returns (action, changes, outputs)."""
     action = "UPDATE" if _stack_exists(cfn, stack) else "CREATE"
     name = f"deploy-{int(time.time())}"
@@ -149,6 +206,7 @@ def apply_stack(cfn, stack: str, template: str, parameters: dict[str, str], dry_
             TemplateBody=template,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Tags=[{"Key": "managed-by", "Value": "deploy"}],
+            Capabilities=list(capabilities),
         )
         described = _wait_for_change_set(cfn, stack, name)
     except botocore.exceptions.ClientError as error:
@@ -226,3 +284,15 @@ def _bucket_error(config: aws.AwsConfig, error: Exception) -> aws.AwsError:
             f"bucket '{config.bucket}' does not exist: deploy infra/project.yaml or set ARTIFACTS_BUCKET"
         )
     return aws.AwsError(f"S3: {message}")
+
+
+def live_parameters(config: aws.AwsConfig, model: str, stage: str) -> dict[str, str]:
+    """The parameters of the model's stack for `stage` (empty when it has none yet): what it serves."""
+    cfn = aws.client(config, "cloudformation")
+    try:
+        stack = cfn.describe_stacks(StackName=config.endpoint_name(model, stage))["Stacks"][0]
+    except botocore.exceptions.ClientError as error:
+        if "does not exist" in aws.explain(error):
+            return {}
+        raise aws.AwsError(aws.explain(error)) from error
+    return {item["ParameterKey"]: item.get("ParameterValue", "") for item in stack.get("Parameters") or []}

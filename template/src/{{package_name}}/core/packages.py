@@ -1,0 +1,184 @@
+"""The model registry: each model's promoted bundles, as versions of a SageMaker model package group.
+
+A model's group is `<prefix>--<model>`. A version records the bundle's S3 URI and sha256, the
+serving image, the metrics its gate judged and the commit it came from; it starts
+`PendingManualApproval` and becomes `Approved` when someone approves it for prod. Versions are
+numbered by SageMaker (1, 2, ...) and never change their bundle, so deploying version N
+anywhere deploys the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import botocore.exceptions
+
+from . import aws
+
+APPROVED, PENDING, REJECTED = "Approved", "PendingManualApproval", "Rejected"
+METRIC = "metric:"  # prefix of the metadata keys holding the gate's metrics
+SERVING_ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+
+
+class RegistryError(aws.AwsError):
+    """A model package group or version that is missing, or a registry call that failed."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle in S3, ready to register."""
+
+    uri: str
+    sha256: str
+    image: str
+    compression: str = "gzip"  # or "none": an uncompressed bundle under an S3 prefix
+    metrics: dict[str, float] = field(default_factory=dict)
+    metrics_uri: str | None = None  # the metrics as a JSON object in S3, attached as model quality statistics
+    commit: str = ""
+    accepts: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Version:
+    """One registered version of a model."""
+
+    number: int
+    arn: str
+    status: str
+    bundle_uri: str
+    sha256: str
+    image: str
+    compression: str
+    metrics: dict[str, float]
+    commit: str
+    created: str
+
+
+def ensure_group(sagemaker, group: str, model: str) -> None:
+    """Create the model package group `group` unless it exists."""
+    try:
+        sagemaker.describe_model_package_group(ModelPackageGroupName=group)
+        return
+    except botocore.exceptions.ClientError as error:
+        if not _missing(error):
+            raise RegistryError(f"model registry: {aws.explain(error)}") from error
+    description = f"Promoted bundles of model '{model}'"
+    _call(sagemaker.create_model_package_group, ModelPackageGroupName=group, ModelPackageGroupDescription=description)
+
+
+def register(sagemaker, group: str, bundle: Bundle) -> Version:
+    """Register `bundle` as a new version of `group`, pending approval; an already registered bundle is not repeated."""
+    for known in versions(sagemaker, group):
+        if known.sha256 == bundle.sha256:
+            return known
+    container = {"Image": bundle.image, "Environment": SERVING_ENVIRONMENT}
+    if bundle.compression == "none":
+        container["ModelDataSource"] = {
+            "S3DataSource": {"S3Uri": bundle.uri, "S3DataType": "S3Prefix", "CompressionType": "None"}
+        }
+    else:
+        container["ModelDataUrl"] = bundle.uri
+    request = {
+        "ModelPackageGroupName": group,
+        "ModelPackageDescription": f"bundle sha256 {bundle.sha256}",
+        "ModelApprovalStatus": PENDING,
+        "InferenceSpecification": {
+            "Containers": [container],
+            "SupportedContentTypes": list(bundle.accepts),
+            "SupportedResponseMIMETypes": list(bundle.answers),
+        },
+        "CustomerMetadataProperties": _metadata(bundle),
+    }
+    if bundle.metrics_uri:
+        statistics = {"ContentType": "application/json", "S3Uri": bundle.metrics_uri}
+        request["ModelMetrics"] = {"ModelQuality": {"Statistics": statistics}}
+    arn = _call(sagemaker.create_model_package, **request)["ModelPackageArn"]
+    return describe(sagemaker, arn)
+
+
+def versions(sagemaker, group: str) -> list[Version]:
+    """Every version of `group`, oldest first (none when the group does not exist yet)."""
+    arns: list[str] = []
+    try:
+        for page in sagemaker.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
+            arns += [item["ModelPackageArn"] for item in page["ModelPackageSummaryList"]]
+    except botocore.exceptions.ClientError as error:
+        if _missing(error):
+            return []
+        raise RegistryError(f"model registry: {aws.explain(error)}") from error
+    return sorted((describe(sagemaker, arn) for arn in arns), key=lambda version: version.number)
+
+
+def describe(sagemaker, arn: str) -> Version:
+    """The version whose ARN is `arn`."""
+    found = _call(sagemaker.describe_model_package, ModelPackageName=arn)
+    metadata = found.get("CustomerMetadataProperties") or {}
+    container = found["InferenceSpecification"]["Containers"][0]
+    source = container.get("ModelDataSource", {}).get("S3DataSource", {})
+    return Version(
+        number=int(found.get("ModelPackageVersion") or arn.rsplit("/", 1)[-1]),
+        arn=arn,
+        status=found.get("ModelApprovalStatus", PENDING),
+        bundle_uri=container.get("ModelDataUrl") or source.get("S3Uri", ""),
+        sha256=metadata.get("sha256", ""),
+        image=container.get("Image", ""),
+        compression="none" if source else "gzip",
+        metrics={key[len(METRIC) :]: float(value) for key, value in metadata.items() if key.startswith(METRIC)},
+        commit=metadata.get("commit", ""),
+        created=str(found.get("CreationTime", "")),
+    )
+
+
+def approve(sagemaker, version: Version, note: str) -> Version:
+    """Mark `version` Approved, so prod may deploy it."""
+    metadata = _call(sagemaker.describe_model_package, ModelPackageName=version.arn).get("CustomerMetadataProperties")
+    _call(
+        sagemaker.update_model_package,
+        ModelPackageArn=version.arn,
+        ModelApprovalStatus=APPROVED,
+        ApprovalDescription=note,
+        CustomerMetadataProperties=metadata or {},  # kept as they are
+    )
+    return describe(sagemaker, version.arn)
+
+
+def choose(found: list[Version], group: str, number: int | None, approved_only: bool) -> Version:
+    """Version `number` of `found`, or the newest one (the newest approved one when `approved_only`)."""
+    if number is not None:
+        match = [version for version in found if version.number == number]
+        if not match:
+            raise RegistryError(f"{group} has no version {number} (versions: {_numbers(found)})")
+        if approved_only and match[0].status != APPROVED:
+            raise RegistryError(f"{group} version {number} is {match[0].status}: approve it first")
+        return match[0]
+    candidates = [v for v in found if v.status == APPROVED] if approved_only else found
+    candidates = [v for v in candidates if v.status != REJECTED]
+    if not candidates:
+        kind = "approved version" if approved_only else "registered version"
+        raise RegistryError(f"{group} has no {kind} yet: run `promote`{' then `approve`' if approved_only else ''}")
+    return candidates[-1]
+
+
+def _metadata(bundle: Bundle) -> dict[str, str]:
+    """Customer metadata (string values of at most 256 characters): sha256, commit, the gate's metrics."""
+    metadata = {"sha256": bundle.sha256, "commit": bundle.commit or "unknown"}
+    metadata.update({f"{METRIC}{name}"[:128]: json.dumps(value) for name, value in bundle.metrics.items()})
+    return metadata
+
+
+def _numbers(found: list[Version]) -> str:
+    return ", ".join(str(version.number) for version in found) or "none"
+
+
+def _missing(error: botocore.exceptions.ClientError) -> bool:
+    message = aws.explain(error).lower()
+    return "does not exist" in message or "not found" in message or "resourcenotfound" in message
+
+
+def _call(operation, **request) -> dict:
+    try:
+        return operation(**request)
+    except botocore.exceptions.ClientError as error:
+        raise RegistryError(f"model registry: {aws.explain(error)}") from error
