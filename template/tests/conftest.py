@@ -128,8 +128,12 @@ def fresh_emulator(emulator, monkeypatch) -> str:
 
 
 @pytest.fixture
-def aws_env(fresh_emulator, monkeypatch, core):
-    """Fake credentials, a fresh emulator, and the project stack (bucket and role) deployed on it."""
+def aws_env(fresh_emulator, monkeypatch, core, tmp_path):
+    """Fake credentials, a fresh emulator, and the project stack (bucket and role) deployed on it.
+
+    The working folder is a scratch project holding a copy of infra/'s templates only, so no
+    accounts file `bootstrap` wrote into this project's infra/accounts/ is read.
+    """
     emulator = fresh_emulator
     cfn = boto3.client("cloudformation", endpoint_url=emulator)
     cfn.create_stack(
@@ -143,7 +147,10 @@ def aws_env(fresh_emulator, monkeypatch, core):
     }
     monkeypatch.setenv("ARTIFACTS_BUCKET", outputs["ArtifactsBucketName"])
     monkeypatch.setenv("SAGEMAKER_ROLE_ARN", outputs["ExecutionRoleArn"])
-    monkeypatch.chdir(ROOT)  # deploy reads infra/model.yaml from the project root
+    (tmp_path / "infra").mkdir(exist_ok=True)
+    for template in (ROOT / "infra").glob("*.yaml"):
+        shutil.copy(template, tmp_path / "infra")
+    monkeypatch.chdir(tmp_path)  # deploy reads infra/model.yaml from the project's root folder
     return emulator
 
 

@@ -17,7 +17,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_MODELS = Path(__file__).with_name("fixture_models")
 
 
@@ -76,6 +75,7 @@ def test_one_artifact_goes_from_registration_to_dev_to_prod_and_rolls_back(
     cli, core, aws_env, trained_run, session_workdir, at
 ):
     model = "probe"
+    project = Path.cwd()  # holds infra/, which deploy reads
     first_run = trained_run(model)
     at(session_workdir)
     first = promoted(cli, model, "--run", first_run.name)
@@ -85,7 +85,7 @@ def test_one_artifact_goes_from_registration_to_dev_to_prod_and_rolls_back(
     stored = boto3.client("s3", endpoint_url=aws_env).get_object(Bucket=bucket, Key=key)["Body"].read()
     assert hashlib.sha256(stored).hexdigest() == first["sha256"] == core.deploy.sha256(first_run / "model.tar.gz")
 
-    at(ROOT)  # deploy reads infra/model.yaml
+    at(project)
     assert "no approved version" in cli("deploy", model, "--stage", "prod").output
     dev = cli("deploy", model, "--stage", "dev")
     assert dev.exit_code == 0, dev.output
@@ -103,7 +103,7 @@ def test_one_artifact_goes_from_registration_to_dev_to_prod_and_rolls_back(
     at(session_workdir)
     second, third = (promoted(cli, model, "--run", retrained(core, model, seed)) for seed in (1, 2))
     assert (second["version"], third["version"]) == (2, 3) and second["sha256"] != first["sha256"]
-    at(ROOT)
+    at(project)
     assert cli("deploy", model, "--stage", "dev").exit_code == 0  # dev takes the newest version
     assert stack_parameters(aws_env, dev_stack)["ModelPackageArn"] == third["arn"]
     assert cli("deploy", model, "--stage", "prod").exit_code == 0  # prod stays on the approved version

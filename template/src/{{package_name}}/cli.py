@@ -356,7 +356,9 @@ def invoke(
         registry.folder(model)
         kind = content_type or codecs.media_type_of(data_file)
         endpoint = aws.load(endpoint_url).endpoint_name(model, stage)
-        body, _ = remote.invoke(endpoint, data_file.read_bytes(), kind, "application/json", endpoint_url)
+        endpoint_type = _model_config(model, []).deploy.endpoint_type  # async endpoints answer through S3
+        request = (data_file.read_bytes(), kind, "application/json")
+        body, _ = remote.invoke(endpoint, *request, endpoint_url, endpoint_type, model)
     print(body.decode(errors="replace"))
 
 

@@ -2,21 +2,29 @@
 
 Settings come from `settings.py`, each overridden by the environment variable of the same
 name (ARTIFACTS_BUCKET, SAGEMAKER_ROLE_ARN, RESOURCE_PREFIX; the region from AWS_REGION or
-AWS_DEFAULT_REGION). Credentials are boto3's own chain (environment, profile, SSO, OIDC web
-identity in CI); nothing here writes them anywhere.
+AWS_DEFAULT_REGION); the bucket and role, unless in the environment, from the file `bootstrap`
+wrote for the account and region (core/accounts.py), before settings.py. Credentials are
+boto3's own chain (environment, profile, SSO, OIDC web identity in CI); nothing here writes
+them anywhere.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 
 from .. import settings
+from . import accounts
 from .errors import ProjectError
+
+SEPARATOR = "--"  # between the resource prefix and the rest of a name
+PREFIX = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # no "--", no leading or trailing "-"
 
 
 class AwsError(ProjectError):
@@ -31,9 +39,21 @@ class AwsConfig:
     prefix: str
     endpoint_url: str | None = None
 
+    def resource_name(self, *parts: str) -> str:
+        """`<prefix>--<parts joined by ->`: the name of a stack, job or SageMaker resource of the project.
+
+        Two hyphens end the prefix, which never holds two itself, so IAM patterns `<prefix>--*` match
+        this project's resources only, never those of a project whose name merely starts the same.
+        """
+        return f"{self.prefix}{SEPARATOR}{'-'.join(part.replace('_', '-') for part in parts)}"
+
     def endpoint_name(self, model: str, stage: str) -> str:
-        """`<prefix>-<model>-<stage>`: the endpoint's (and the model stack's) name."""
-        return f"{self.prefix}-{model.replace('_', '-')}-{stage}"
+        """`<prefix>--<model>-<stage>`: the endpoint's (and the model stack's) name."""
+        return self.resource_name(model, stage)
+
+    def group_name(self, model: str) -> str:
+        """`<prefix>--<model>`: the model package group holding the model's registered versions."""
+        return self.resource_name(model)
 
     def key(self, model: str, *parts: str) -> str:
         """An S3 key under the project's prefix: `<prefix>/<model>/<parts...>`."""
@@ -41,23 +61,37 @@ class AwsConfig:
 
 
 def load(endpoint_url: str | None = None) -> AwsConfig:
-    """The AWS settings in force, checked."""
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or settings.AWS_REGION
-    known = boto3.session.Session().get_available_regions("sagemaker")
-    partitions = ("cn-", "us-gov-", "us-iso")
-    if region not in known and not region.startswith(partitions):
-        raise AwsError(f"unknown AWS region '{region}' (set AWS_REGION or settings.AWS_REGION)")
-    config = AwsConfig(
-        region=region,
-        bucket=os.environ.get("ARTIFACTS_BUCKET", settings.ARTIFACTS_BUCKET),
-        role_arn=os.environ.get("SAGEMAKER_ROLE_ARN", settings.SAGEMAKER_ROLE_ARN),
-        prefix=os.environ.get("RESOURCE_PREFIX", settings.RESOURCE_PREFIX),
-        endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
-    )
-    for name, value in (("ARTIFACTS_BUCKET", config.bucket), ("SAGEMAKER_ROLE_ARN", config.role_arn)):
+    """The AWS settings in force, checked: each from its environment variable, else the accounts file, else settings."""
+    config = base_config(endpoint_url)
+    found = accounts.settings_in_force(config.region, config.endpoint_url)
+    for name, value in found.items():
         if not value:
-            raise AwsError(f"{name} is not set: put the project stack's output in settings.py or the environment")
-    return config
+            raise AwsError(f"{name} is not set: run `{__package__.split('.')[0]} bootstrap` (see the README)")
+    return replace(config, bucket=found["ARTIFACTS_BUCKET"], role_arn=found["SAGEMAKER_ROLE_ARN"])
+
+
+def base_config(endpoint_url: str | None = None) -> AwsConfig:
+    """The region, resource prefix and endpoint in force, checked; no bucket or role yet (what bootstrap needs)."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or settings.AWS_REGION
+    partitions = ("cn-", "us-gov-", "us-iso")
+    if region not in _sagemaker_regions() and not region.startswith(partitions):
+        raise AwsError(f"unknown AWS region '{region}' (set AWS_REGION or settings.AWS_REGION)")
+    prefix = os.environ.get("RESOURCE_PREFIX", settings.RESOURCE_PREFIX)
+    check_prefix(prefix)
+    return AwsConfig(region, "", "", prefix, endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@functools.cache
+def _sagemaker_regions() -> frozenset[str]:
+    return frozenset(boto3.session.Session().get_available_regions("sagemaker"))  # reads botocore's endpoint data
+
+
+def check_prefix(prefix: str) -> None:
+    """Refuse a RESOURCE_PREFIX that could not scope the project's resource names (see `resource_name`)."""
+    if not PREFIX.match(prefix) or len(prefix) > 30:
+        raise AwsError(
+            f"RESOURCE_PREFIX '{prefix}' must be 1-30 lower-case letters and digits in groups joined by one '-'"
+        )
 
 
 def client(config: AwsConfig, service: str):

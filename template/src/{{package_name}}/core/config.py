@@ -99,11 +99,22 @@ class TrainerConfig:
 class DeployConfig:
     """How the model is served on SageMaker (parameters of infra/model.yaml)."""
 
-    endpoint_type: str = "serverless"  # or "realtime"
+    TYPES = ("serverless", "realtime", "async")  # not fields (no annotation): the allowed endpoint types
+    ON_INSTANCES = ("realtime", "async")
+
+    endpoint_type: str = "serverless"  # serverless, realtime or async (instances; requests and answers in S3)
     memory_size_mb: int = 2048  # serverless: 1024 to 6144, in 1024 steps
     max_concurrency: int = 5  # serverless: 1 to 200
-    instance_type: str = "ml.m5.large"  # realtime
-    instance_count: int = 1  # realtime
+    instance_type: str = "ml.m5.large"  # realtime, async
+    instance_count: int = 1  # realtime, async; realtime: also the fewest instances autoscaling keeps
+    max_instances: int | None = None  # realtime: autoscaling adds instances up to this; None: no autoscaling
+    target_invocations_per_instance: int = 100  # realtime: autoscaling's target, per instance and minute
+    data_capture_percent: int = 0  # realtime, async: share of requests saved with their answers in S3; 0: off
+    async_max_concurrency: int = 4  # async: requests each instance works on at once
+    canary_percent: int = 0  # realtime: share of capacity a new model gets first, for bake_seconds; 0: all at once
+    bake_seconds: int = 300  # realtime: alarms watch a new model this long before the previous one goes
+    rollback_errors_per_minute: int = 5  # realtime: 5XX answers within a minute that roll a new model back
+    rollback_latency_ms: int = 0  # realtime: average model latency over a minute that rolls back; 0: not watched
 
     def stack_parameters(self) -> dict[str, str]:
         return {
@@ -112,6 +123,14 @@ class DeployConfig:
             "MaxConcurrency": str(self.max_concurrency),
             "InstanceType": self.instance_type,
             "InstanceCount": str(self.instance_count),
+            "MaxInstanceCount": str(self.max_instances or self.instance_count),
+            "TargetInvocationsPerInstance": str(self.target_invocations_per_instance),
+            "DataCapturePercent": str(self.data_capture_percent),
+            "AsyncMaxConcurrency": str(self.async_max_concurrency),
+            "CanaryPercent": str(self.canary_percent),
+            "BakeSeconds": str(self.bake_seconds),
+            "RollbackErrorsPerMinute": str(self.rollback_errors_per_minute),
+            "RollbackLatencyMicroseconds": str(self.rollback_latency_ms * 1000),
         }
 
 
@@ -132,6 +151,13 @@ class RemoteConfig:
 
 
 @dataclass
+class GateConfig:
+    """The quality a bundle must reach before `promote` registers it (the contract's goal metric)."""
+
+    threshold: float | None = None  # None: the goal threshold of the model's contract; no threshold: no gate
+
+
+@dataclass
 class RunConfig:
     """What every model's config has; a model adds its own `model` section."""
 
@@ -141,6 +167,7 @@ class RunConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     remote: RemoteConfig = field(default_factory=RemoteConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
 
 
 def load(schema: type[T], path: Path, overrides: Sequence[str] = ()) -> T:
@@ -177,7 +204,13 @@ def _rules(cfg: RunConfig) -> list[tuple[str, object, Callable[[Any], bool], str
     def among(choices):
         return lambda v: v in choices
 
-    trainer, data, remote = cfg.trainer, cfg.data, cfg.remote
+    def scales(v):  # autoscaling between instance_count and max_instances
+        return v is None or v >= cfg.deploy.instance_count
+
+    def captures(v):  # SageMaker captures data on instances only
+        return 0 <= v <= 100 and (v == 0 or cfg.deploy.endpoint_type in cfg.deploy.ON_INSTANCES)
+
+    trainer, data, remote, deploy = cfg.trainer, cfg.data, cfg.remote, cfg.deploy
     return [
         ("trainer.max_epochs", trainer.max_epochs, at_least(1), "1 or more"),
         ("trainer.checkpoint_every", trainer.checkpoint_every, at_least(0), "0 (never) or more"),
@@ -185,6 +218,7 @@ def _rules(cfg: RunConfig) -> list[tuple[str, object, Callable[[Any], bool], str
         ("trainer.accumulate_grad_batches", trainer.accumulate_grad_batches, at_least(1), "1 or more"),
         ("trainer.gradient_clip_norm", trainer.gradient_clip_norm, optional(positive), "a number above 0, or null"),
         ("trainer.early_stopping_patience", trainer.early_stopping_patience, optional(at_least(1)), "1 or more"),
+        ("gate.threshold", cfg.gate.threshold, optional(math.isfinite), "a number, or null"),
         ("optimizer.lr", cfg.optimizer.lr, lambda v: math.isfinite(v) and v >= 0, "a number, 0 or more"),
         ("scheduler.interval", cfg.scheduler.interval, among(SCHEDULER_INTERVALS), "epoch or step"),
         ("data.batch_size", data.batch_size, at_least(1), "1 or more"),
@@ -193,6 +227,16 @@ def _rules(cfg: RunConfig) -> list[tuple[str, object, Callable[[Any], bool], str
         ("data.prefetch_factor", data.prefetch_factor, optional(at_least(1)), "1 or more, or null"),
         ("remote.instance_count", remote.instance_count, at_least(1), "1 or more"),
         ("remote.input_mode", remote.input_mode, among(INPUT_MODES), f"one of {', '.join(INPUT_MODES)}"),
+        ("deploy.endpoint_type", deploy.endpoint_type, among(deploy.TYPES), f"one of {', '.join(deploy.TYPES)}"),
+        ("deploy.instance_count", deploy.instance_count, at_least(1), "1 or more"),
+        ("deploy.max_instances", deploy.max_instances, scales, "instance_count or more, or null"),
+        ("deploy.target_invocations_per_instance", deploy.target_invocations_per_instance, at_least(1), "1 or more"),
+        ("deploy.data_capture_percent", deploy.data_capture_percent, captures, "0 (off) to 100; 0 when serverless"),
+        ("deploy.async_max_concurrency", deploy.async_max_concurrency, lambda v: 1 <= v <= 1000, "1 to 1000"),
+        ("deploy.canary_percent", deploy.canary_percent, lambda v: 0 <= v <= 50, "0 (all at once) to 50"),
+        ("deploy.bake_seconds", deploy.bake_seconds, lambda v: 0 <= v <= 3600, "0 to 3600"),
+        ("deploy.rollback_errors_per_minute", deploy.rollback_errors_per_minute, at_least(1), "1 or more"),
+        ("deploy.rollback_latency_ms", deploy.rollback_latency_ms, at_least(0), "0 (not watched) or more"),
     ]
 
 

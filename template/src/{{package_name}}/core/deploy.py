@@ -1,18 +1,20 @@
-"""Put a bundle live: upload it to S3 once, then create or update its model stack.
+"""Put a bundle live: create or update its model stack, serving a registered version or a local bundle.
 
-The stack is `infra/model.yaml`, named like its endpoint (`<prefix>-<model>-<stage>`). Every
+The stack is `infra/model.yaml`, named like its endpoint (`<prefix>--<model>-<stage>`). Every
 change goes through a CloudFormation change set, so `dry_run` can show it without executing
-it. A bundle's S3 key holds its sha256, so the same bundle is never uploaded twice, and the
-model and endpoint configuration are named after it: a new bundle means new ones, which the
-endpoint switches to in place. If the update fails, CloudFormation rolls back and the previous
-model keeps serving. An uncompressed bundle (a folder) goes under an S3 prefix instead, which
-the endpoint loads without unpacking. The serving image is the region's AWS PyTorch inference
-image (core/images.py): the GPU one for real-time endpoints on GPU instance types.
+it. `deploy_version` serves a version `promote` registered (nothing is built or uploaded);
+`deploy` uploads a local bundle first (once: its S3 key holds its sha256). The model and
+endpoint configuration are named after a hash of every stack parameter, so a new bundle or
+new serving settings mean new ones, which the endpoint switches to in place. If the update
+fails, CloudFormation rolls back and the previous model keeps serving. An uncompressed bundle
+(a folder) goes under an S3 prefix, which the endpoint loads without unpacking. The serving
+image is the region's AWS PyTorch inference image (core/images.py): the GPU one for GPU types.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from .config import DeployConfig
 
 TEMPLATE = Path("infra") / "model.yaml"
 MULTIPART = TransferConfig(multipart_threshold=16 * 2**20, multipart_chunksize=16 * 2**20)
-MISSING = ("404", "NoSuchKey", "NotFound")  # S3's answers for an object that is not there
+DENIED = ("403", "AccessDenied", "Forbidden")  # S3's answers to a caller without the permission
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 
 
@@ -58,14 +60,8 @@ def upload_bundle(
     digest = sha256(bundle)
     key = config.key(model, "bundles", digest[:16], "model.tar.gz")
     uri = f"s3://{config.bucket}/{key}"
-    try:
-        head = s3.head_object(Bucket=config.bucket, Key=key)
-        if head.get("Metadata", {}).get("sha256") == digest:
-            return uri, False
-    except botocore.exceptions.ClientError as error:
-        code = error.response.get("Error", {}).get("Code")
-        if code not in MISSING:
-            raise _bucket_error(config, error) from error
+    if _stored(s3, config, key) and _read(s3, config, key, "head_object").get("Metadata", {}).get("sha256") == digest:
+        return uri, False
     try:
         metadata = {"Metadata": {"sha256": digest}}
         s3.upload_file(str(bundle), config.bucket, key, ExtraArgs=metadata, Config=MULTIPART, Callback=progress)
@@ -127,9 +123,15 @@ def _apply(
         "ModelDataCompression": "None" if release.compression == "none" else "Gzip",
         "ModelPackageArn": release.package_arn,
     }
+    parameters["ReleaseHash"] = release_hash(parameters)
     cfn = aws.client(config, "cloudformation")
     action, changes, outputs = apply_stack(cfn, stack, TEMPLATE.read_text(), parameters, dry_run)
     return Deployment(stack, release.uri, uploaded, action, parameters, changes, outputs)
+
+
+def release_hash(parameters: dict[str, str]) -> str:
+    """12 hex characters that change with any parameter: the model and endpoint configuration are named with them."""
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def serving_image(serving: DeployConfig, region: str) -> str:
@@ -147,12 +149,8 @@ def upload_folder(
     digest = folder_sha256(folder)
     base = config.key(model, "bundles", digest[:16])
     uri, marker = f"s3://{config.bucket}/{base}/model/", f"{base}/model.sha256"
-    try:
-        if s3.get_object(Bucket=config.bucket, Key=marker)["Body"].read().decode() == digest:
-            return uri, False
-    except botocore.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in MISSING:
-            raise _bucket_error(config, error) from error
+    if _stored(s3, config, marker) and _read(s3, config, marker, "get_object")["Body"].read().decode() == digest:
+        return uri, False
     try:
         for path in files:
             key = f"{base}/model/{path.relative_to(folder).as_posix()}"
@@ -161,6 +159,27 @@ def upload_folder(
     except Exception as error:  # boto3 wraps S3's ClientError in S3UploadFailedError
         raise _bucket_error(config, error) from error
     return uri, True
+
+
+def _stored(s3, config: aws.AwsConfig, key: str) -> bool:
+    """Whether `key` is in the bucket, asked by listing its prefix.
+
+    A listing needs only `s3:ListBucket` on the project's prefix; asking for a missing key
+    directly is answered 403, not 404, unless the caller may list the whole bucket.
+    """
+    try:
+        listed = s3.list_objects_v2(Bucket=config.bucket, Prefix=key, MaxKeys=1)
+    except botocore.exceptions.ClientError as error:
+        raise _bucket_error(config, error, f"s3:ListBucket on s3://{config.bucket}/{key}") from error
+    return any(item["Key"] == key for item in listed.get("Contents", []))
+
+
+def _read(s3, config: aws.AwsConfig, key: str, operation: str) -> dict:
+    """`head_object` or `get_object` of a key that is there."""
+    try:
+        return getattr(s3, operation)(Bucket=config.bucket, Key=key)
+    except botocore.exceptions.ClientError as error:
+        raise _bucket_error(config, error, f"s3:GetObject on s3://{config.bucket}/{key}") from error
 
 
 def folder_sha256(folder: Path) -> str:
@@ -179,11 +198,9 @@ def stack_parameters(
     Captured requests go to `<prefix>/<model>/capture/`, async requests and answers under
     `<prefix>/<model>/async/` (shared by the stages: the endpoint's name is in each capture's key).
     """
-    digest = bundle_uri.rstrip("/").rsplit("/", 2)[-2]
     capture = f"s3://{config.bucket}/{config.key(model, 'capture')}/" if serving.data_capture_percent else ""
     return {
         "EndpointName": config.endpoint_name(model, stage),
-        "BundleHash": digest[:12],
         "ModelDataUrl": bundle_uri,
         "ExecutionRoleArn": config.role_arn,
         **serving.stack_parameters(),
@@ -210,6 +227,8 @@ def apply_stack(
         )
         described = _wait_for_change_set(cfn, stack, name)
     except botocore.exceptions.ClientError as error:
+        if any(reason in aws.explain(error) for reason in NO_CHANGES):
+            return "NONE", [], _outputs(cfn, stack)
         raise aws.AwsError(f"change set for {stack} could not be created: {aws.explain(error)}") from error
     changes = [_change(item) for item in described.get("Changes", [])]
     if described["Status"] == "FAILED":
@@ -227,7 +246,7 @@ def apply_stack(
 
 
 def _execute(cfn, stack: str, name: str, action: str) -> None:
-    keeps = " CloudFormation rolls back: the previous endpoint keeps serving." if action == "UPDATE" else ""
+    keeps = " CloudFormation rolls back: what the stack ran before keeps running." if action == "UPDATE" else ""
     try:
         cfn.execute_change_set(StackName=stack, ChangeSetName=name)
         waiter = cfn.get_waiter("stack_create_complete" if action == "CREATE" else "stack_update_complete")
@@ -277,11 +296,15 @@ def _failure_reasons(cfn, stack: str) -> list[str]:
     ][:3]
 
 
-def _bucket_error(config: aws.AwsConfig, error: Exception) -> aws.AwsError:
+def _bucket_error(config: aws.AwsConfig, error: Exception, needs: str = "") -> aws.AwsError:
     message = aws.explain(error) if isinstance(error, botocore.exceptions.ClientError) else str(error)
     if "NoSuchBucket" in message or "404" in message:
         return aws.AwsError(
             f"bucket '{config.bucket}' does not exist: deploy infra/project.yaml or set ARTIFACTS_BUCKET"
+        )
+    if needs and any(code in message for code in DENIED):
+        return aws.AwsError(
+            f"S3 refused ({message.split(':')[0]}): the role needs {needs} and s3:ListBucket on the bucket"
         )
     return aws.AwsError(f"S3: {message}")
 

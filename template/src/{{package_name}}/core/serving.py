@@ -8,7 +8,8 @@ the bundle's copy of the code is what runs, not this project's source tree.
 
     GET  /ping         200 once the model is loaded, 503 before
     POST /invocations  Content-Type and Accept honoured; errors are JSON {"error": ...};
-                       X-Amzn-SageMaker-Custom-Attributes reaches handlers through `context`
+                       X-Amzn-SageMaker-Custom-Attributes reaches handlers through `context`;
+                       a body over the endpoint type's limit (MAX_BODY_BYTES) gets 413
 """
 
 from __future__ import annotations
@@ -26,12 +27,16 @@ from pathlib import Path
 from types import ModuleType
 
 import uvicorn
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time endpoints reject larger payloads
+# The largest request SageMaker passes on, by the `deploy.endpoint_type` of the bundle's config.yaml.
+# Async requests wait in S3 (up to 1 GB) and reach the container whole, so the local server takes
+# them whole too (in memory, as the container does); real-time and serverless refuse larger ones.
+MAX_BODY_BYTES = {"serverless": 4 * 1024 * 1024, "realtime": 6 * 1024 * 1024, "async": 1024 * 1024 * 1024}
 TEXT_TYPES = ("application/json", "text/csv", "text/plain")  # handed to input_fn as str
 DEFAULT_PORT = 8080
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
@@ -109,6 +114,8 @@ def import_entry_point(model_dir: Path, program: str) -> ModuleType:
 
 def create_app(endpoint: Endpoint) -> Starlette:
     """The ASGI app serving `endpoint`."""
+    endpoint_type = endpoint_type_of(endpoint.model_dir)
+    limit = MAX_BODY_BYTES[endpoint_type]
 
     async def ping(request: Request) -> Response:
         return JSONResponse({"status": "healthy" if endpoint.ready else "loading"}, 200 if endpoint.ready else 503)
@@ -116,9 +123,9 @@ def create_app(endpoint: Endpoint) -> Starlette:
     async def invocations(request: Request) -> Response:
         if not endpoint.ready:
             return _error(503, "the model is not loaded yet")
-        body = await _read_limited(request, MAX_BODY_BYTES)
+        body = await _read_limited(request, limit)
         if body is None:
-            return _error(413, f"payload larger than {MAX_BODY_BYTES} bytes")
+            return _error(413, f"payload larger than {limit} bytes, the limit of {endpoint_type} endpoints")
         if len(request.headers.get(CUSTOM_ATTRIBUTES, "")) > MAX_CUSTOM_ATTRIBUTES:
             return _error(400, f"{CUSTOM_ATTRIBUTES} is longer than {MAX_CUSTOM_ATTRIBUTES} characters")
         content_type = request.headers.get("content-type", "application/json")
@@ -135,6 +142,14 @@ def create_app(endpoint: Endpoint) -> Starlette:
         return Response(answer, media_type=answer_type)
 
     return Starlette(routes=[Route("/ping", ping), Route("/invocations", invocations, methods=["POST"])])
+
+
+def endpoint_type_of(model_dir: Path) -> str:
+    """The `deploy.endpoint_type` in the bundle's config.yaml (serverless, the default, when it has none)."""
+    config = Path(model_dir) / "config.yaml"
+    found = yaml.safe_load(config.read_text()) if config.is_file() else None
+    kind = ((found or {}).get("deploy") or {}).get("endpoint_type", "serverless")
+    return kind if kind in MAX_BODY_BYTES else "serverless"
 
 
 def serve(model_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> int:
