@@ -16,7 +16,7 @@ import yaml
 from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, replace, run, scaffold
 
 PRE_CONTRACT_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
-PREVIOUS_RELEASE = "c754e219785b7a483c49f29cf503caedb4dfcdda"
+PREVIOUS_RELEASE = "a73e5ee2d576a56664aa1e0e22257fb95691de3c"
 PKG = f"src/{DEFAULT_PACKAGE}"
 
 
@@ -123,7 +123,7 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
     commit_all(project, "updated")
 
     config_text = (reviews / "config.yaml").read_text()
-    assert "max_epochs: 12" in config_text and "precision:" in config_text and "scheduler:" in config_text
+    assert "max_epochs: 12" in config_text and "gate:" in config_text and "max_instances:" in config_text
     assert "def user_helper" in (reviews / "model.py").read_text()
     assert "<<<<<<<" not in config_text and "<<<<<<<" not in (reviews / "model.py").read_text()
     env = {**rendered_env(), "PYTHONPATH": str(project / "src")}

@@ -122,6 +122,48 @@ def promotion(core, project, recorder, trained_run, session_workdir):
         return core.promotion.publish(core.promotion.prepare(MODEL, trained_run(MODEL)), None, lambda n: None)
 
 
+def deploy_registered(core, stage: str, approved_only: bool, approve: bool = False):
+    """What `deploy` (after `approve`, for prod) does: pick the registered version, then deploy it."""
+    config = core.aws.load()
+    sagemaker, group = core.aws.client(config, "sagemaker"), config.group_name(MODEL)
+    chosen = core.packages.choose(core.packages.versions(sagemaker, group), group, None, approved_only=False)
+    if approve:
+        chosen = core.packages.approve(sagemaker, chosen, "approved in the permission tests")
+    chosen = core.packages.choose(core.packages.versions(sagemaker, group), group, chosen.number, approved_only)
+    return core.deploy.deploy_version(MODEL, chosen, stage, core.config.DeployConfig(), None, False)
+
+
+@pytest.fixture(scope="module")
+def registered_dev_deployment(core, project, recorder, promotion):
+    """`deploy --stage dev`: the newest registered version, as the dev role."""
+    with acting_as(project, "dev", recorder):
+        return deploy_registered(core, "dev", approved_only=False)
+
+
+@pytest.fixture(scope="module")
+def approved_prod_deployment(core, project, recorder, promotion, registered_dev_deployment):
+    """`approve` then `deploy --stage prod`, as the prod role."""
+    with acting_as(project, "prod", recorder):
+        return deploy_registered(core, "prod", approved_only=True, approve=True)
+
+
+def test_the_dev_role_deploys_the_newest_registered_version(promotion, registered_dev_deployment):
+    assert registered_dev_deployment.parameters["ModelPackageArn"] == promotion.version.arn
+
+
+def test_the_prod_role_approves_and_deploys_the_same_version(
+    promotion, registered_dev_deployment, approved_prod_deployment
+):
+    prod, dev = approved_prod_deployment.parameters, registered_dev_deployment.parameters
+    assert prod["ModelPackageArn"] == dev["ModelPackageArn"] == promotion.version.arn
+    assert prod["ModelDataUrl"] == dev["ModelDataUrl"]
+
+
+def test_the_dev_role_cannot_approve(core, project, promotion):
+    with acting_as(project, "dev"), pytest.raises(core.aws.AwsError, match="AccessDenied|403"):
+        deploy_registered(core, "dev", approved_only=False, approve=True)
+
+
 def test_the_publish_role_promotes_runs(project, promotion):
     assert promotion.version.arn.split(":model-package/")[1].startswith(f"{project.name}--{MODEL}/")
 
@@ -131,9 +173,10 @@ def test_the_publish_role_uploads_bundles_under_the_projects_prefix(core, projec
 
 
 def test_the_dev_role_deploys_a_published_bundle_to_dev(core, project, iam_emulator, dev_deployment):
-    assert dev_deployment.action == "CREATE" and not dev_deployment.uploaded
+    assert dev_deployment.action in ("CREATE", "UPDATE") and not dev_deployment.uploaded  # also deployed: a version
     cfn = iam_emulator.client("cloudformation")
-    assert cfn.describe_stacks(StackName=dev_deployment.stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    status = cfn.describe_stacks(StackName=dev_deployment.stack)["Stacks"][0]["StackStatus"]
+    assert status == f"{dev_deployment.action}_COMPLETE"
 
 
 def test_the_dev_role_invokes_its_endpoint(invocation):
@@ -208,7 +251,15 @@ class _EmptyBody:
 
 
 def test_every_call_the_code_made_is_allowed_by_its_roles_policy(
-    project, recorder, published, dev_deployment, invocation, training_job, promotion
+    project,
+    recorder,
+    published,
+    dev_deployment,
+    invocation,
+    training_job,
+    promotion,
+    registered_dev_deployment,
+    approved_prod_deployment,
 ):
     made = {(call.role, call.service, call.operation) for call in recorder.calls}
     assert {
@@ -217,6 +268,10 @@ def test_every_call_the_code_made_is_allowed_by_its_roles_policy(
         ("dev", "s3", "HeadObject"),
         ("dev", "cloudformation", "CreateChangeSet"),
         ("dev", "sagemaker-runtime", "InvokeEndpoint"),
+        ("publish", "sagemaker", "CreateModelPackage"),
+        ("dev", "sagemaker", "ListModelPackages"),
+        ("prod", "sagemaker", "UpdateModelPackage"),
+        ("prod", "cloudformation", "ExecuteChangeSet"),
     } <= made
     refused = [
         (call.role, call.operation, *need)
