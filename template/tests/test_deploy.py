@@ -9,15 +9,11 @@ are covered by cfn-lint and checkov (test_infra.py) and the local endpoint tests
 
 import importlib
 import json
-import shutil
 import tarfile
-from pathlib import Path
 
 import boto3
 import pytest
 from typer.testing import CliRunner
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

@@ -160,7 +160,7 @@ def test_the_prod_role_approves_and_deploys_the_same_version(
 
 
 def test_the_dev_role_cannot_approve(core, project, promotion):
-    with acting_as(project, "dev"), pytest.raises(core.aws.AwsError, match="AccessDenied|403"):
+    with acting_as(project, "dev"), pytest.raises(core.aws.AwsError, match=r"AccessDenied|403"):
         deploy_registered(core, "dev", approved_only=False, approve=True)
 
 

@@ -39,7 +39,9 @@ def test_staged_source_dir_holds_entry_point_package_and_requirements(core, mode
     others = set(core.registry.names()) - {model}
     assert not [n for n in names if any(f"/models/{other}/" in n for other in others)]
     requirements = (staged / "requirements.txt").read_text().splitlines()
-    assert "omegaconf>=2.4,<3" in requirements and not [r for r in requirements if r.startswith("torch")]
+    omegaconf = [r for r in requirements if r.startswith("omegaconf")]
+    assert omegaconf and omegaconf[0].startswith("omegaconf==")  # pinned from requirements/lock.txt
+    assert not [r for r in requirements if r.startswith("torch")]
 
 
 def test_staging_refuses_a_folder_with_files(core, model, tmp_path):

