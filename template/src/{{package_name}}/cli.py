@@ -1,41 +1,35 @@
-"""The project CLI: train, bundle, serve, smoke-test and deploy the models of this project."""
+"""The project CLI: train, bundle, serve and smoke-test models (going live: release_cli.py; data sets: data_cli.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Column, Table
 
-from . import bootstrap_cli, data_cli, settings
-from .cli_errors import EndpointUrlOpt, err, user_errors
+from . import bootstrap_cli, data_cli, release_cli
+from .cli_errors import EndpointUrlOpt, user_errors
+from .cli_options import BestOpt, GoalOpt, ModelArg, Overrides, RunOpt, model_config, pick_run, ranking
+from .core import bundle as bundles
 from .core import (
-    aws,
     changes,
     client,
-    codecs,
     config,
     contract,
     environment,
     fingerprint,
     local_endpoint,
-    packages,
-    promotion,
     registry,
     remote,
     runs,
     serving,
     staging,
 )
-from .core import bundle as bundles
-from .core import deploy as deploying
 from .core.errors import ProjectError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -43,22 +37,10 @@ app.add_typer(data_cli.app, name="data")
 app.command()(bootstrap_cli.bootstrap)
 out = Console()
 
-ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
-RunOpt = Annotated[str | None, typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]
-BestOpt = Annotated[
-    str | None, typer.Option("--best", help="Take the run with the best final value of this metric (see `runs`).")
-]
-GoalOpt = Annotated[
-    str | None,
-    typer.Option("--goal", help="min or max: whether lower or higher is better (default: from the model's contract)."),
-]
-Overrides = Annotated[
-    list[str] | None, typer.Argument(help="Config overrides, e.g. trainer.max_epochs=5 optimizer.lr=0.001.")
-]
-
 
 models_app = typer.Typer(help="List the models; `models history MODEL` lists a model's registered versions.")
 app.add_typer(models_app, name="models")
+models_app.command()(release_cli.history)
 
 
 @models_app.callback(invoke_without_command=True)
@@ -98,41 +80,11 @@ def models(
         )
 
 
-@models_app.command()
-def history(model: ModelArg, endpoint_url: EndpointUrlOpt = None) -> None:
-    """List MODEL's registered versions, oldest first: status, where each is live, the metrics it was gated on."""
-    with user_errors():
-        registry.folder(model)
-        settings_in_force = aws.load(endpoint_url)
-        group = settings_in_force.group_name(model)
-        found = packages.versions(aws.client(settings_in_force, "sagemaker"), group)
-        live = {stage: deploying.live_parameters(settings_in_force, model, stage) for stage in settings.STAGES}
-    if not found:
-        out.print(f"{group} has no registered version yet: run `promote {model}`")
-        return
-    names = sorted({name for version in found for name in version.metrics})
-    table = Table("version", "status", "live on", "sha256", "commit", *names, "created", title=group)
-    for version in found:
-        stages = [stage for stage, parameters in live.items() if _serves(parameters, version)]
-        metrics = [_number(version.metrics.get(name)) for name in names]
-        created = version.created[:19]
-        table.add_row(
-            str(version.number),
-            version.status,
-            ", ".join(stages) or "-",
-            version.sha256[:12],
-            version.commit[:7] or "-",
-            *metrics,
-            created,
-        )
-    out.print(table)
-
-
 @app.command(name="config")
 def show_config(model: ModelArg, overrides: Overrides = None) -> None:
     """Print MODEL's config as training would resolve it: config.yaml, then overrides, checked against its schema."""
     with user_errors():
-        resolved = _model_config(model, list(overrides or []))
+        resolved = model_config(model, list(overrides or []))
     print(config.to_yaml(resolved), end="")
 
 
@@ -147,7 +99,7 @@ def list_runs(
 ) -> None:
     """List MODEL's finished runs, best first by its goal metric: metrics, the params that vary, commit, tracker run."""
     with user_errors():
-        metric, direction = _ranking(model, sort, goal)
+        metric, direction = ranking(model, sort, goal)
         found = runs.summaries(model) if all_runs else runs.ranked(model, metric, direction)
     if not found:
         out.print(f"model '{model}' has no finished run{'' if all_runs else ' with ' + metric} yet")
@@ -219,7 +171,7 @@ def bundle(
 ) -> None:
     """Package a run of MODEL (the latest, --run ID or --best METRIC) for SageMaker's PyTorch serving containers."""
     with user_errors():
-        path = _bundle(model, _pick_run(model, run, best, goal), out_path, compression)
+        path = _bundle(model, pick_run(model, run, best, goal), out_path, compression)
     out.print(f"bundle written to [bold]{path}[/bold]")
 
 
@@ -265,129 +217,8 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
         _print_predictions(declared, examples, predictions)
 
 
-@app.command()
-def promote(
-    model: ModelArg,
-    run: RunOpt = None,
-    best: BestOpt = None,
-    goal: GoalOpt = None,
-    compression: Annotated[
-        str, typer.Option(help="gzip: model.tar.gz; none: an uncompressed bundle the endpoint reads from an S3 prefix.")
-    ] = "gzip",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the registered version as JSON on stdout.")] = False,
-    endpoint_url: EndpointUrlOpt = None,
-) -> None:
-    """Gate a run of MODEL on its goal metric, bundle it, check it answers, upload it and register it as a version."""
-    with user_errors():
-        candidate = promotion.prepare(model, _pick_run(model, run, best, goal), compression)
-        with _byte_progress("uploading", _size(candidate.bundle)) as progress:
-            done = promotion.publish(candidate, endpoint_url, progress)
-    version = done.version
-    if as_json:
-        fields = {"model": model, "version": version.number, "arn": version.arn, "sha256": version.sha256}
-        print(json.dumps(fields | {"bundle_uri": version.bundle_uri, "status": version.status}))
-        return
-    out.print(f"gate passed: {done.verdict}")
-    out.print(f"bundle {version.bundle_uri} ({'uploaded' if done.uploaded else 'already uploaded'})")
-    out.print(f"registered [bold]{model} version {version.number}[/bold] ({version.status}): {version.arn}")
-
-
-@app.command()
-def approve(
-    model: ModelArg,
-    version: Annotated[int, typer.Option("--version", help="The registered version to approve for prod.")],
-    note: Annotated[str, typer.Option(help="Why it is approved (kept with the version).")] = "approved with the CLI",
-    endpoint_url: EndpointUrlOpt = None,
-) -> None:
-    """Approve a registered version of MODEL: prod deploys the newest approved version."""
-    with user_errors():
-        registry.folder(model)
-        settings_in_force = aws.load(endpoint_url)
-        sagemaker, group = aws.client(settings_in_force, "sagemaker"), settings_in_force.group_name(model)
-        chosen = packages.choose(packages.versions(sagemaker, group), group, version, approved_only=False)
-        approved = packages.approve(sagemaker, chosen, note)
-    out.print(f"{model} version {approved.number} is {approved.status}")
-
-
-@app.command()
-def deploy(
-    model: ModelArg,
-    stage: Annotated[str, typer.Option(help=f"Stage to deploy to ({', '.join(settings.STAGES)}).")] = settings.STAGES[
-        0
-    ],
-    version: Annotated[
-        int | None,
-        typer.Option(
-            "--version", help="Registered version (default: the newest; for the last stage, the newest approved)."
-        ),
-    ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the parameters and change set only.")] = False,
-    endpoint_url: EndpointUrlOpt = None,
-) -> None:
-    """Put a registered version of MODEL live on a stage: create or update its endpoint stack (nothing is rebuilt)."""
-    with user_errors():
-        if stage not in settings.STAGES:
-            raise ProjectError(f"unknown stage '{stage}' (stages: {', '.join(settings.STAGES)})")
-        serving_settings = _model_config(model, []).deploy
-        settings_in_force = aws.load(endpoint_url)
-        sagemaker, group = aws.client(settings_in_force, "sagemaker"), settings_in_force.group_name(model)
-        approved_only = stage == settings.STAGES[-1]
-        chosen = packages.choose(packages.versions(sagemaker, group), group, version, approved_only)
-        done = deploying.deploy_version(model, chosen, stage, serving_settings, endpoint_url, dry_run)
-    out.print(f"{model} version {chosen.number} ({chosen.status}, sha256 {chosen.sha256[:12]})")
-    _print_deployment(done)
-
-
-@app.command()
-def invoke(
-    model: ModelArg,
-    data_file: Annotated[
-        Path,
-        typer.Option(
-            "--data", help="Request body (a .json, .jsonl, .csv, .txt, .npy, .png or .jpg file).", exists=True
-        ),
-    ],
-    stage: Annotated[str, typer.Option(help="Stage whose endpoint to call.")] = settings.STAGES[0],
-    content_type: Annotated[str | None, typer.Option(help="Default: from the file's extension.")] = None,
-    endpoint_url: EndpointUrlOpt = None,
-) -> None:
-    """Call MODEL's deployed endpoint with a request body from a file."""
-    with user_errors():
-        registry.folder(model)
-        kind = content_type or codecs.media_type_of(data_file)
-        endpoint = aws.load(endpoint_url).endpoint_name(model, stage)
-        endpoint_type = _model_config(model, []).deploy.endpoint_type  # async endpoints answer through S3
-        request = (data_file.read_bytes(), kind, "application/json")
-        body, _ = remote.invoke(endpoint, *request, endpoint_url, endpoint_type, model)
-    print(body.decode(errors="replace"))
-
-
-def _print_deployment(done) -> None:
-    out.print(f"bundle {done.bundle_uri}{' (uploaded)' if done.uploaded else ''}")
-    table = Table("parameter", "value", title=f"stack {done.stack}")
-    for key, value in done.parameters.items():
-        table.add_row(key, value)
-    out.print(table)
-    if done.changes:
-        changes = Table("action", "resource", "type", title="change set")
-        for change in done.changes:
-            changes.add_row(*change)
-        out.print(changes)
-    verdicts = {"DRY-RUN": "dry run: nothing executed", "NONE": "no changes", "CREATE": "created", "UPDATE": "updated"}
-    out.print(f"stack {done.stack}: {verdicts[done.action]}")
-    for key, value in done.outputs.items():
-        out.print(f"  {key} = {value}")
-
-
-@contextmanager
-def _byte_progress(label: str, total: int) -> Iterator:
-    with Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
-
-
-def _model_config(model: str, overrides: list[str]):
-    return config.load(registry.module(model, "model").Config, registry.folder(model) / "config.yaml", overrides)
+for command in (release_cli.promote, release_cli.approve, release_cli.deploy, release_cli.invoke):
+    app.command()(command)
 
 
 def _resume(model: str, run_id: str, overrides: list[str]):
@@ -404,11 +235,11 @@ def _hyperparameters(overrides: list[str]) -> dict[str, str]:
 
 def _local_job(model: str, overrides: list[str]) -> Path:
     """Run MODEL's training job as a local stand-in for SageMaker, on `remote.instance_count` local hosts."""
-    return staging.run_local_job(model, _model_config(model, overrides), _hyperparameters(overrides))
+    return staging.run_local_job(model, model_config(model, overrides), _hyperparameters(overrides))
 
 
 def _remote_training(model: str, overrides: list[str], wait: bool, endpoint_url: str | None) -> None:
-    run_config = _model_config(model, overrides)
+    run_config = model_config(model, overrides)
     job = remote.launch_training(model, run_config, _hyperparameters(overrides), endpoint_url)
     resources = run_config.remote
     spot = ", spot" if resources.spot else ""
@@ -416,22 +247,6 @@ def _remote_training(model: str, overrides: list[str], wait: bool, endpoint_url:
     if wait:
         run_dir = remote.fetch_model(model, remote.wait_for_training(job, endpoint_url), endpoint_url)
         out.print(f"job finished; its model is the run [bold]{run_dir}[/bold]")
-
-
-def _pick_run(model: str, run: str | None, best: str | None, goal: str | None) -> Path:
-    registry.folder(model)  # an unknown model is named as such, not as one without runs
-    if run and best:
-        raise ProjectError("give --run or --best, not both")
-    if goal and not best:
-        raise ProjectError("--goal needs --best METRIC")
-    return runs.best_run(model, *_ranking(model, best, goal)) if best else runs.find_run(model, run)
-
-
-def _ranking(model: str, metric: str | None, goal: str | None) -> tuple[str, str]:
-    """The metric to rank MODEL's runs by (default: its goal) and its direction (default: from its contract)."""
-    declared = contract.of(model)
-    metric = metric or declared.goal.metric
-    return metric, goal or declared.direction(metric)
 
 
 def _bundle(model: str, run_dir: Path, out_path: Path | None, compression: str = "gzip") -> Path:
@@ -445,18 +260,6 @@ def _print_predictions(declared: contract.Contract, examples: list, predictions:
         expected = "-" if example.expected is None else str(example.expected)
         table.add_row(escape(example.shown), escape(expected), escape(declared.show(prediction)))
     out.print(table)
-
-
-def _size(path: Path) -> int:
-    """Bytes of a bundle: a file, or a folder's files."""
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
-
-
-def _serves(parameters: dict[str, str], version: packages.Version) -> bool:
-    """Whether a stage's stack parameters serve `version`."""
-    if parameters.get("ModelPackageArn"):
-        return parameters["ModelPackageArn"] == version.arn
-    return bool(parameters) and parameters.get("ModelDataUrl") == version.bundle_uri
 
 
 def _metrics(run_dir: Path | None) -> str:

@@ -1,0 +1,46 @@
+"""Arguments and options the command modules share, and the model config and run they resolve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .core import config, contract, registry, runs
+from .core.errors import ProjectError
+
+ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
+RunOpt = Annotated[str | None, typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]
+BestOpt = Annotated[
+    str | None, typer.Option("--best", help="Take the run with the best final value of this metric (see `runs`).")
+]
+GoalOpt = Annotated[
+    str | None,
+    typer.Option("--goal", help="min or max: whether lower or higher is better (default: from the model's contract)."),
+]
+Overrides = Annotated[
+    list[str] | None, typer.Argument(help="Config overrides, e.g. trainer.max_epochs=5 optimizer.lr=0.001.")
+]
+
+
+def model_config(model: str, overrides: list[str] = ()):
+    """MODEL's config: its config.yaml, then `overrides`, checked against its schema."""
+    return config.load(registry.module(model, "model").Config, registry.folder(model) / "config.yaml", overrides)
+
+
+def pick_run(model: str, run: str | None, best: str | None, goal: str | None) -> Path:
+    """The run folder of MODEL that --run ID or --best METRIC [--goal] picks (default: the latest)."""
+    registry.folder(model)  # an unknown model is named as such, not as one without runs
+    if run and best:
+        raise ProjectError("give --run or --best, not both")
+    if goal and not best:
+        raise ProjectError("--goal needs --best METRIC")
+    return runs.best_run(model, *ranking(model, best, goal)) if best else runs.find_run(model, run)
+
+
+def ranking(model: str, metric: str | None, goal: str | None) -> tuple[str, str]:
+    """The metric to rank MODEL's runs by (default: its goal) and its direction (default: from its contract)."""
+    declared = contract.of(model)
+    metric = metric or declared.goal.metric
+    return metric, goal or declared.direction(metric)
