@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import copier
@@ -76,7 +77,7 @@ def test_every_starter_renders_a_complete_clean_model_folder(copie, starter):
     for path in project.rglob("*"):
         assert "{%" not in path.name and "{{" not in path.name, path
         if path.suffix in (".py", ".yaml", ".md", ".toml", ".txt"):
-            text = path.read_text()
+            text = re.sub(r"\$\{\{.*?\}\}", "", path.read_text())  # GitHub Actions expressions are not Jinja
             assert "{%" not in text and "{{ " not in text, path
     run("ruff", "check", "--no-cache", ".", cwd=project, env=rendered_env())
     run("ruff", "format", "--check", "--no-cache", ".", cwd=project, env=rendered_env())
