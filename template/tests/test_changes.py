@@ -100,11 +100,12 @@ def test_outside_a_repository_is_an_error(core, tmp_path, monkeypatch):
 
 def test_the_command_ci_runs_prints_the_models_as_json(models, package, repo):
     """`models --changed-since "$BEFORE"`, exactly as ci.yml runs it (in a fresh process: the project's models only)."""
-    model = next(name for name in models if name != "probe")
+    own = [name for name in models if name != "probe"]  # the probe model is the test suite's, not the project's
     before = git(repo, "rev-parse", "HEAD")
-    commit(repo, f"data/samples/{model}/more.csv", "a,b\n")
-    command = [sys.executable, "-m", package, "models", "--changed-since", before]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    result = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [model]
+    commit(repo, "infra/model.yaml", "shared\n")
+    for since, expected in ((before, own), (NO_COMMIT, own)):  # a shared file changed; a first push
+        command = [sys.executable, "-m", package, "models", "--changed-since", since]
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        result = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == expected

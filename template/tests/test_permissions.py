@@ -18,6 +18,9 @@ import botocore.awsrequest
 import pytest
 import yaml
 
+# A moto server of its own, started once (about 7 s): CI runs these; a plain `pytest` skips them.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "project.yaml"
 MODEL = "probe"
