@@ -116,7 +116,10 @@ def test_one_artifact_goes_from_registration_to_dev_to_prod_and_rolls_back(
 
     # Roll dev back to version 2 (moto compares a change set with the parameters a stack was created
     # with, not its current ones, so going back to the first version would look like "no changes" there).
-    rollback = cli("deploy", model, "--stage", "dev", "--version", 2)
+    # Going back is deliberate: two CI runs finishing out of order must not do it by accident.
+    refused = cli("deploy", model, "--stage", "dev", "--version", 2)
+    assert refused.exit_code == 2 and "dev serves version 3, newer than 2: add --rollback" in refused.output
+    rollback = cli("deploy", model, "--stage", "dev", "--version", 2, "--rollback")
     assert rollback.exit_code == 0, rollback.output
     assert stack_parameters(aws_env, dev_stack)["ModelDataUrl"] == second["bundle_uri"]
 

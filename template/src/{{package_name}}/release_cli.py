@@ -21,7 +21,6 @@ from .core import deploy as deploying
 from .core.errors import ProjectError
 
 out = Console()
-VersionOpt = Annotated[int | None, typer.Option("--version", help="A registered version (see `models history`).")]
 
 
 def promote(
@@ -68,7 +67,13 @@ def deploy(
     stage: Annotated[str, typer.Option(help=f"Stage to deploy to ({', '.join(settings.STAGES)}).")] = settings.STAGES[
         0
     ],
-    version: VersionOpt = None,  # default: the newest; for the last stage, the newest approved
+    version: Annotated[
+        int | None,
+        typer.Option("--version", help="Registered version (default: the newest; for prod, the newest approved)."),
+    ] = None,
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Allow a version older than the one the stage serves.")
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the parameters and change set only.")] = False,
     endpoint_url: EndpointUrlOpt = None,
 ) -> None:
@@ -78,6 +83,8 @@ def deploy(
             raise ProjectError(f"unknown stage '{stage}' (stages: {', '.join(settings.STAGES)})")
         _, group, found = _registered(model, endpoint_url)
         chosen = packages.choose(found, group, version, approved_only=stage == settings.STAGES[-1])
+        live = deploying.live_parameters(aws.load(endpoint_url), model, stage).get("ModelPackageArn", "")
+        packages.check_forward(chosen, live, stage, rollback)
         done = deploying.deploy_version(model, chosen, stage, model_config(model).deploy, endpoint_url, dry_run)
     out.print(f"{model} version {chosen.number} ({chosen.status}, sha256 {chosen.sha256[:12]})")
     _print_deployment(done)

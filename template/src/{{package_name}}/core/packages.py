@@ -161,6 +161,22 @@ def choose(found: list[Version], group: str, number: int | None, approved_only: 
     return candidates[-1]
 
 
+def check_forward(chosen: Version, live_arn: str, stage: str, rollback: bool) -> None:
+    """Refuse to replace what `stage` serves by an older version unless it is a deliberate rollback.
+
+    Two CI runs that finish out of order would otherwise put the older one's version back live.
+    """
+    live = number_of(live_arn)
+    if live is not None and chosen.number < live and not rollback:
+        raise RegistryError(f"{stage} serves version {live}, newer than {chosen.number}: add --rollback to go back")
+
+
+def number_of(arn: str) -> int | None:
+    """The version number at the end of a model package version's ARN (None for anything else)."""
+    tail = arn.rsplit("/", 1)[-1] if ":model-package/" in arn else ""
+    return int(tail) if tail.isdigit() else None
+
+
 def _metadata(bundle: Bundle) -> dict[str, str]:
     """Customer metadata (string values of at most 256 characters): sha256, commit, the gate's metrics."""
     metadata = {"sha256": bundle.sha256, "commit": bundle.commit or "unknown"}
