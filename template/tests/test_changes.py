@@ -98,6 +98,7 @@ def test_outside_a_repository_is_an_error(core, tmp_path, monkeypatch):
         core.changes.changed_models(NO_COMMIT)
 
 
+@pytest.mark.slow  # fresh processes, as CI starts them
 def test_the_command_ci_runs_prints_the_models_as_json(models, package, repo):
     """`models --changed-since "$BEFORE"`, exactly as ci.yml runs it (in a fresh process: the project's models only)."""
     own = [name for name in models if name != "probe"]  # the probe model is the test suite's, not the project's

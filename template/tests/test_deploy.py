@@ -198,6 +198,7 @@ def test_invoke_calls_the_endpoint(core, aws_env):
     assert body  # moto answers invocations with a canned body; real answers are tested locally
 
 
+@pytest.mark.slow
 def test_cli_promotes_a_trained_model_deploys_it_and_invokes_it(core, aws_env, workdir, package, monkeypatch):
     assert (workdir / "infra" / "model.yaml").is_file()  # aws_env's copy, in the same scratch folder
     monkeypatch.chdir(workdir)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 
 import boto3
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 
 from .. import settings
@@ -95,8 +97,14 @@ def check_prefix(prefix: str) -> None:
 
 
 def client(config: AwsConfig, service: str):
-    """A boto3 client for `service`, refusing to start without credentials."""
-    session = boto3.session.Session(region_name=config.region)
+    """A boto3 client for `service`, refusing to start without credentials.
+
+    Each client gets a session of its own (credentials are read afresh: a role assumed since the
+    last call counts), sharing one loader of AWS's service descriptions, which are slow to parse.
+    """
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _service_descriptions())
+    session = boto3.session.Session(botocore_session=core, region_name=config.region)
     if session.get_credentials() is None:
         raise AwsError("no AWS credentials: configure a profile, SSO or environment variables (see the README)")
     retries = Config(retries={"max_attempts": 3, "mode": "standard"})
@@ -109,3 +117,8 @@ def explain(error: botocore.exceptions.BotoCoreError | botocore.exceptions.Clien
         details = error.response.get("Error", {})
         return f"{details.get('Code', 'Error')}: {details.get('Message', str(error))}"
     return str(error)
+
+
+@functools.cache
+def _service_descriptions() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
