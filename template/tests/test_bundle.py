@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import importlib
 import io
 import shutil
 import tarfile
@@ -55,6 +56,30 @@ def test_bundle_bytes_are_reproducible(core, model, trained_run, tmp_path):
         for i in range(2)
     }
     assert len(digests) == 1
+
+
+def test_a_bundles_identity_covers_code_weights_and_config(core, model, trained_run, package, tmp_path, monkeypatch):
+    """Promotion keys bundles by sha256: any change to the model's code, its weights or its config is a new bundle."""
+    models = importlib.import_module(f"{package}.models")
+    shutil.copytree(
+        core.registry.folder(model), tmp_path / "models" / "twin", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setattr(models, "__path__", [*models.__path__, str(tmp_path / "models")])
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run(model), run_dir, ignore=shutil.ignore_patterns("*.tar.gz", "checkpoints"))
+
+    def digest() -> str:
+        return core.deploy.sha256(core.bundle.build("twin", run_dir, tmp_path / "bundle.tar.gz"))
+
+    seen = [digest()]
+    with (tmp_path / "models" / "twin" / "model.py").open("a") as code:
+        code.write("\n# a change to the code\n")
+    seen.append(digest())
+    (run_dir / "config.yaml").write_text((run_dir / "config.yaml").read_text() + "# a change to the config\n")
+    seen.append(digest())
+    (run_dir / "model.pt").write_bytes((run_dir / "model.pt").read_bytes() + b"\0")
+    seen.append(digest())
+    assert len(set(seen)) == 4
 
 
 def test_unpacking_refuses_unsafe_members(core, tmp_path):
