@@ -145,6 +145,10 @@ def aws_env(fresh_emulator, monkeypatch, core, tmp_path):
     outputs = {
         o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="project")["Stacks"][0]["Outputs"]
     }
+    versioned = {"Status": "Enabled"}  # as infra/project.yaml declares: moto's CloudFormation skips it
+    boto3.client("s3", endpoint_url=emulator).put_bucket_versioning(
+        Bucket=outputs["ArtifactsBucketName"], VersioningConfiguration=versioned
+    )
     monkeypatch.setenv("ARTIFACTS_BUCKET", outputs["ArtifactsBucketName"])
     monkeypatch.setenv("SAGEMAKER_ROLE_ARN", outputs["ExecutionRoleArn"])
     (tmp_path / "infra").mkdir(exist_ok=True)

@@ -64,6 +64,13 @@ def test_requirements_with_their_own_marker_or_url_are_kept(core, tmp_path):
     assert core.pins.pin(kept, lock) == kept
 
 
+def test_local_builds_are_kept_as_written(core, tmp_path):
+    """torch==2.13.0+cpu comes from PyTorch's own index: a serving container installing from PyPI has no such file."""
+    lock = tmp_path / "lock.txt"
+    lock.write_text("torch==2.13.0+cpu \\\n    --hash=sha256:aa\ntorchvision==0.28.0 \\\n    --hash=sha256:bb\n")
+    assert core.pins.pin(["torch>=2.3", "torchvision>=0.18"], lock) == ["torch>=2.3", "torchvision==0.28.0"]
+
+
 def test_without_a_lock_nothing_is_pinned(core, tmp_path):
     assert core.pins.pin(["pyyaml>=6"], tmp_path / "missing.txt") == ["pyyaml>=6"]
 

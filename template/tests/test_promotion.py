@@ -123,6 +123,13 @@ def test_one_artifact_goes_from_registration_to_dev_to_prod_and_rolls_back(
     assert rollback.exit_code == 0, rollback.output
     assert stack_parameters(aws_env, dev_stack)["ModelDataUrl"] == second["bundle_uri"]
 
+    # A registered bundle written over in S3 (the bucket keeps versions) is never deployed.
+    bucket, key = third["bundle_uri"][len("s3://") :].split("/", 1)
+    boto3.client("s3", endpoint_url=aws_env).put_object(Bucket=bucket, Key=key, Body=b"other bytes")
+    tampered = cli("deploy", model, "--stage", "dev", "--version", 3)
+    assert tampered.exit_code == 2 and "was written over since it was registered" in tampered.output
+    assert stack_parameters(aws_env, dev_stack)["ModelDataUrl"] == second["bundle_uri"]
+
 
 def retrained(core, model, seed):
     """The id of a new run of `model` trained with another seed (other weights: another bundle)."""

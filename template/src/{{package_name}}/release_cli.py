@@ -95,7 +95,10 @@ def invoke(
     data_file: Annotated[
         Path,
         typer.Option(
-            "--data", help="Request body (a .json, .jsonl, .csv, .txt, .npy, .png or .jpg file).", exists=True
+            "--data",
+            help="Request body (a .json, .jsonl, .csv, .txt, .npy, .png or .jpg file).",
+            exists=True,
+            dir_okay=False,
         ),
     ],
     stage: Annotated[str, typer.Option(help="Stage whose endpoint to call.")] = settings.STAGES[0],

@@ -24,7 +24,7 @@ def changed_models(since: str | None) -> list[str]:
     _git("rev-parse", "--git-dir")  # outside a repository is an error, not "everything changed"
     if since in ("", NO_COMMIT) or not _known(since):
         return registry.names()
-    return models_touched(_git("diff", "--name-only", f"{since}^{{commit}}", "HEAD", "--").split())
+    return models_touched(_git("diff", "--name-only", "--no-renames", f"{since}^{{commit}}", "HEAD", "--").split())
 
 
 def models_touched(paths: list[str]) -> list[str]:

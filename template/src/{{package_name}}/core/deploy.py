@@ -87,6 +87,7 @@ def deploy_version(
 ) -> Deployment:
     """Create or update the model's stack for `stage` to serve a registered version: nothing is built or uploaded."""
     config = _settings(endpoint_url)
+    _check_unchanged(config, version)
     release = Release(version.bundle_uri, version.compression, version.image, version.arn)
     return _apply(config, model, stage, release, serving, dry_run, uploaded=False)
 
@@ -180,6 +181,31 @@ def _read(s3, config: aws.AwsConfig, key: str, operation: str) -> dict:
         return getattr(s3, operation)(Bucket=config.bucket, Key=key)
     except botocore.exceptions.ClientError as error:
         raise _bucket_error(config, error, f"s3:GetObject on s3://{config.bucket}/{key}") from error
+
+
+def stored_version(s3, config: aws.AwsConfig, bundle_uri: str) -> str:
+    """The S3 object version of a bundle (of its completion marker, for a folder); "" in an unversioned bucket."""
+    key = _identity_key(config, bundle_uri)
+    version = _read(s3, config, key, "head_object").get("VersionId") or ""
+    return "" if version == "null" else version
+
+
+def _check_unchanged(config: aws.AwsConfig, version: packages.Version) -> None:
+    """Refuse a version whose bundle was written over in S3 since it was registered: deploy serves what was tested."""
+    if not version.s3_version:
+        return
+    now = stored_version(aws.client(config, "s3"), config, version.bundle_uri)
+    if now != version.s3_version:
+        raise aws.AwsError(
+            f"version {version.number}'s bundle {version.bundle_uri} was written over since it was registered "
+            f"(S3 object version {now or 'none'}, registered {version.s3_version}): promote the run again"
+        )
+
+
+def _identity_key(config: aws.AwsConfig, bundle_uri: str) -> str:
+    """The key whose object version identifies a bundle: model.tar.gz, or a folder's `model.sha256` marker."""
+    key = bundle_uri[len(f"s3://{config.bucket}/") :]
+    return key.removesuffix("model/") + "model.sha256" if key.endswith("/") else key
 
 
 def folder_sha256(folder: Path) -> str:

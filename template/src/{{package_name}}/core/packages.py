@@ -10,6 +10,7 @@ anywhere deploys the same bytes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import botocore.exceptions
@@ -18,6 +19,7 @@ from . import aws
 
 APPROVED, PENDING, REJECTED = "Approved", "PendingManualApproval", "Rejected"
 METRIC = "metric:"  # prefix of the metadata keys holding the gate's metrics
+MAX_METADATA = 50  # keys SageMaker keeps per model package
 SERVING_ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
 
 
@@ -36,6 +38,7 @@ class Bundle:
     metrics: dict[str, float] = field(default_factory=dict)
     metrics_uri: str | None = None  # the metrics as a JSON object in S3, attached as model quality statistics
     commit: str = ""
+    s3_version: str = ""  # the S3 object version uploaded (of the marker, for a folder); "" when unversioned
     accepts: tuple[str, ...] = ()
     answers: tuple[str, ...] = ()
 
@@ -54,6 +57,7 @@ class Version:
     metrics: dict[str, float]
     commit: str
     created: str
+    s3_version: str = ""
 
 
 def ensure_group(sagemaker, group: str, model: str) -> None:
@@ -115,7 +119,7 @@ def describe(sagemaker, arn: str) -> Version:
     """The version whose ARN is `arn`."""
     found = _call(sagemaker.describe_model_package, ModelPackageName=arn)
     metadata = found.get("CustomerMetadataProperties") or {}
-    container = found["InferenceSpecification"]["Containers"][0]
+    container = (found.get("InferenceSpecification", {}).get("Containers") or [{}])[0]
     source = container.get("ModelDataSource", {}).get("S3DataSource", {})
     return Version(
         number=int(found.get("ModelPackageVersion") or arn.rsplit("/", 1)[-1]),
@@ -128,6 +132,7 @@ def describe(sagemaker, arn: str) -> Version:
         metrics={key[len(METRIC) :]: float(value) for key, value in metadata.items() if key.startswith(METRIC)},
         commit=metadata.get("commit", ""),
         created=str(found.get("CreationTime", "")),
+        s3_version=metadata.get("s3_version", ""),
     )
 
 
@@ -178,9 +183,13 @@ def number_of(arn: str) -> int | None:
 
 
 def _metadata(bundle: Bundle) -> dict[str, str]:
-    """Customer metadata (string values of at most 256 characters): sha256, commit, the gate's metrics."""
+    """Customer metadata: sha256, commit and the gate's metrics, within SageMaker's limits (50 keys of
+    at most 128 characters from a restricted set); every metric is in the attached statistics too."""
     metadata = {"sha256": bundle.sha256, "commit": bundle.commit or "unknown"}
-    metadata.update({f"{METRIC}{name}"[:128]: json.dumps(value) for name, value in bundle.metrics.items()})
+    if bundle.s3_version:
+        metadata["s3_version"] = bundle.s3_version
+    for name, value in list(bundle.metrics.items())[: MAX_METADATA - len(metadata)]:
+        metadata[f"{METRIC}{re.sub(r'[^A-Za-z0-9_.:/=+@ -]', '_', name)}"[:128]] = json.dumps(value)
     return metadata
 
 

@@ -2,7 +2,8 @@
 
 The lock (requirements/lock.txt, written by scripts/lock.sh) pins every dependency of the project.
 A requirement it has becomes `name==version` (one line per Python range where the lock forks);
-one it lacks, or one with its own marker or URL, is kept as written. Without a lock (an installed
+one it lacks, one with its own marker or URL, or one the lock has as a local build (`+cpu`, from
+PyTorch's own index) is kept as written. Without a lock (an installed
 package away from its project) nothing is pinned.
 """
 
@@ -42,7 +43,9 @@ def pin(requirements: list[str], lock: Path = LOCK) -> list[str]:
     for requirement in requirements:
         match = NAME.match(requirement)
         own_marker_or_url = ";" in requirement or "@" in requirement
-        if not match or own_marker_or_url or canonical(match.group(1)) not in pins:
+        found = pins.get(canonical(match.group(1)), []) if match else []
+        local_build = any("+" in version for version in found)  # e.g. torch==2.13.0+cpu: not on PyPI
+        if not found or own_marker_or_url or local_build:
             pinned.append(requirement)
             continue
         name = match.group(1) + (match.group(2) or "")

@@ -62,7 +62,10 @@ def check_answers(model: str, bundle_path: Path, run_dir: Path) -> None:
     """Serve the bundle here and send it the contract's example requests: each must be answered (200)."""
     examples = contract.of(model).examples(run_dir, 3)
     with local_endpoint.running(bundle_path, "127.0.0.1", client.free_port()) as (url, _):
-        answers = [client.invoke(url, example.body, example.content_type) for example in examples]
+        try:
+            answers = [client.invoke(url, example.body, example.content_type) for example in examples]
+        except OSError as error:  # the server went away or did not answer in time
+            raise GateError(f"the bundle of '{model}' did not answer an example request: {error}") from error
     failed = [answer for answer in answers if answer.status != 200]
     if failed:
         detail = failed[0].body.decode(errors="replace")[:200]
@@ -98,6 +101,7 @@ def publish(candidate: Candidate, endpoint_url: str | None, progress: Callable[[
     s3, sagemaker = aws.client(settings, "s3"), aws.client(settings, "sagemaker")
     upload = deploy.upload_folder if candidate.compression == "none" else deploy.upload_bundle
     uri, uploaded = upload(s3, settings, model, bundle_path, progress)
+    stored = deploy.stored_version(s3, settings, uri)
     declared = contract.of(model)
     registered = packages.Bundle(
         uri=uri,
@@ -109,6 +113,7 @@ def publish(candidate: Candidate, endpoint_url: str | None, progress: Callable[[
         commit=runs.summarize(candidate.run_dir).provenance.get("git_commit") or "",
         accepts=declared.accepts,
         answers=declared.answers,
+        s3_version=stored,
     )
     group = settings.group_name(model)
     packages.ensure_group(sagemaker, group, model)
@@ -124,7 +129,12 @@ def _metrics(run_dir: Path) -> dict[str, float]:
     path = run_dir / runs.METRICS
     if not path.is_file():
         raise GateError(f"run {run_dir.name} has no {runs.METRICS}: it did not finish")
-    found = json.loads(path.read_text())
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise GateError(f"{path}: not readable as JSON ({error})") from error
+    if not isinstance(found, dict):
+        raise GateError(f"{path}: expected an object of metric names and values")
     return {name: float(value) for name, value in found.items() if isinstance(value, (int, float))}
 
 
