@@ -59,7 +59,6 @@ def bootstrap(
     template = TEMPLATE.read_text()
     cfn = aws.client(config, "cloudformation")
     account = _call(lambda: aws.client(config, "sts").get_caller_identity()["Account"])
-    _clear_failed_create(cfn, stack, dry_run)
     parameters, changed, capabilities = _plan(config, cfn, stack, template, {"ProjectName": config.prefix, **choices})
     with _stack_events(cfn, stack, progress, enabled=not dry_run):
         action, changes, outputs = deploy.apply_stack(cfn, stack, template, changed, dry_run, capabilities)
@@ -157,20 +156,6 @@ def _stack(cfn, stack: str) -> dict:
         "parameters": {item["ParameterKey"]: item["ParameterValue"] for item in described.get("Parameters", [])},
         "resources": [item.get("PhysicalResourceId") for page in resources for item in page["StackResourceSummaries"]],
     }
-
-
-def _clear_failed_create(cfn, stack: str, dry_run: bool) -> None:
-    """Delete a stack whose creation failed (ROLLBACK_COMPLETE): it holds nothing and cannot be updated."""
-    try:
-        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
-    except botocore.exceptions.ClientError:
-        return
-    if status != "ROLLBACK_COMPLETE":
-        return
-    if dry_run:
-        raise aws.AwsError(f"stack {stack} failed to create before: run bootstrap without --dry-run to replace it")
-    cfn.delete_stack(StackName=stack)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
 
 
 @contextmanager

@@ -239,6 +239,7 @@ def apply_stack(
     cfn, stack: str, template: str, parameters: dict[str, str], dry_run: bool, capabilities: Sequence[str] = ()
 ) -> tuple[str, list, dict]:
     """Create or update `stack` through a change set; returns (action, changes, outputs)."""
+    _clear_failed_create(cfn, stack, dry_run)
     action = "UPDATE" if _stack_exists(cfn, stack) else "CREATE"
     name = f"deploy-{int(time.time())}"
     try:
@@ -291,6 +292,20 @@ def _wait_for_change_set(cfn, stack: str, name: str) -> dict:
             return described
         time.sleep(2)
     raise aws.AwsError(f"change set {name} of {stack} was not ready after 12 minutes")
+
+
+def _clear_failed_create(cfn, stack: str, dry_run: bool) -> None:
+    """Delete a stack whose creation failed (ROLLBACK_COMPLETE): it holds nothing and cannot be updated."""
+    try:
+        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    except botocore.exceptions.ClientError:
+        return
+    if status != "ROLLBACK_COMPLETE":
+        return
+    if dry_run:
+        raise aws.AwsError(f"stack {stack} failed to create before: run again without --dry-run to replace it")
+    cfn.delete_stack(StackName=stack)
+    cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 5, "MaxAttempts": 120})
 
 
 def _stack_exists(cfn, stack: str) -> bool:
