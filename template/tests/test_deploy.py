@@ -72,14 +72,6 @@ def test_new_serving_settings_alone_name_a_new_endpoint_configuration(core, aws_
     assert resized.action == "UPDATE" and resized.parameters["ReleaseHash"] != first.parameters["ReleaseHash"]
 
 
-def test_a_failed_creation_does_not_block_the_next_deploy(core, aws_env, bundle):
-    """On AWS the stack is left ROLLBACK_COMPLETE, which deploy deletes first; moto leaves it in review."""
-    model, path = bundle
-    with pytest.raises(core.aws.AwsError, match="failed to create"):
-        deploy(core, model, path, aws_env, memory_size_mb=1500)  # not a serverless memory size
-    assert deploy(core, model, path, aws_env).action == "CREATE"
-
-
 def test_a_failed_update_is_reported_and_the_previous_endpoint_keeps_serving(core, aws_env, bundle):
     model, path = bundle
     first = deploy(core, model, path, aws_env)
