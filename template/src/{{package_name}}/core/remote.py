@@ -187,14 +187,16 @@ def _invoke_async(config, runtime, endpoint, model, body, content_type, accept, 
 
 
 def _s3_object(s3, uri: str) -> dict | None:
-    """GetObject's answer for an `s3://` URI, or None while the object is not there."""
+    """GetObject's answer for an `s3://` URI, or None while the object is not there.
+
+    Whether it is there is asked by listing its key as a prefix: a role allowed to list only the
+    project's prefix is answered 403, not 404, when it reads a key that does not exist yet.
+    """
     bucket, key = uri[5:].split("/", 1)
-    try:
-        return s3.get_object(Bucket=bucket, Key=key)
-    except botocore.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    if not any(item["Key"] == key for item in listed):
+        return None
+    return s3.get_object(Bucket=bucket, Key=key)
 
 
 def _script_mode(hyperparameters: dict[str, str], source_uri: str, region: str, remote: RemoteConfig) -> dict[str, str]:
