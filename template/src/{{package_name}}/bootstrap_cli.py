@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from .cli_errors import EndpointUrlOpt, err, user_errors
+from .cli_options import print_stack_change
 from .core import bootstrap as bootstrapping
 
 out = Console(soft_wrap=True)
@@ -54,17 +54,8 @@ def _print_event(event: dict) -> None:
 
 
 def _print_result(done: bootstrapping.Bootstrapped) -> None:
-    table = Table("parameter", "value", title=f"stack {done.stack} (account {done.account}, {done.region})")
-    for key, value in done.parameters.items():
-        table.add_row(key, value)
-    out.print(table)
-    if done.changes:
-        changes = Table("action", "resource", "type", title="change set")
-        for change in done.changes:
-            changes.add_row(*change)
-        out.print(changes)
-    verdicts = {"DRY-RUN": "dry run: nothing executed", "NONE": "no changes", "CREATE": "created", "UPDATE": "updated"}
-    out.print(f"stack {done.stack}: {verdicts[done.action]}")
+    title = f"stack {done.stack} (account {done.account}, {done.region})"
+    print_stack_change(out, done.stack, title, done.parameters, done.changes, done.action)
     if done.written is None:
         return
     state = "written" if done.file_changed else "unchanged"

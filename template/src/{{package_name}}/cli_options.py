@@ -1,4 +1,5 @@
-"""Arguments and options the command modules share, and the model config and run they resolve."""
+"""What the command modules share: arguments and options, the model config and run they resolve, and
+how a stack's change set is shown."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from .core import config, contract, registry, runs
 from .core.errors import ProjectError
@@ -44,3 +47,20 @@ def ranking(model: str, metric: str | None, goal: str | None) -> tuple[str, str]
     declared = contract.of(model)
     metric = metric or declared.goal.metric
     return metric, goal or declared.direction(metric)
+
+
+VERDICTS = {"DRY-RUN": "dry run: nothing executed", "NONE": "no changes", "CREATE": "created", "UPDATE": "updated"}
+
+
+def print_stack_change(out: Console, stack: str, title: str, parameters: dict, changes: list, action: str) -> None:
+    """A stack's parameters, its change set and what became of it (deploy, bootstrap)."""
+    table = Table("parameter", "value", title=title)
+    for key, value in parameters.items():
+        table.add_row(key, value)
+    out.print(table)
+    if changes:
+        listed = Table("action", "resource", "type", title="change set")
+        for change in changes:
+            listed.add_row(*change)
+        out.print(listed)
+    out.print(f"stack {stack}: {VERDICTS[action]}")

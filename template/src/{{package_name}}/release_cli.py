@@ -15,7 +15,7 @@ from rich.table import Table
 
 from . import settings
 from .cli_errors import EndpointUrlOpt, err, user_errors
-from .cli_options import BestOpt, GoalOpt, ModelArg, RunOpt, model_config, pick_run
+from .cli_options import BestOpt, GoalOpt, ModelArg, RunOpt, model_config, pick_run, print_stack_change
 from .core import aws, codecs, packages, promotion, registry, remote
 from .core import deploy as deploying
 from .core.errors import ProjectError
@@ -147,17 +147,7 @@ def history(model: ModelArg, endpoint_url: EndpointUrlOpt = None) -> None:
 
 def _print_deployment(done) -> None:
     out.print(f"bundle {done.bundle_uri}{' (uploaded)' if done.uploaded else ''}")
-    table = Table("parameter", "value", title=f"stack {done.stack}")
-    for key, value in done.parameters.items():
-        table.add_row(key, value)
-    out.print(table)
-    if done.changes:
-        changes = Table("action", "resource", "type", title="change set")
-        for change in done.changes:
-            changes.add_row(*change)
-        out.print(changes)
-    verdicts = {"DRY-RUN": "dry run: nothing executed", "NONE": "no changes", "CREATE": "created", "UPDATE": "updated"}
-    out.print(f"stack {done.stack}: {verdicts[done.action]}")
+    print_stack_change(out, done.stack, f"stack {done.stack}", done.parameters, done.changes, done.action)
     for key, value in done.outputs.items():
         out.print(f"  {key} = {value}")
 
