@@ -16,7 +16,7 @@ import yaml
 from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, replace, run, scaffold
 
 PRE_CONTRACT_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
-PREVIOUS_RELEASE = "a73e5ee2d576a56664aa1e0e22257fb95691de3c"
+PREVIOUS_RELEASE = "62d107964782500448e9da1aba9a7f1607b8f54c"
 PKG = f"src/{DEFAULT_PACKAGE}"
 
 
