@@ -3,6 +3,10 @@
 # torch is pinned to the CPU build that lies on this machine's disk; ranges elsewhere admit it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! python3 -c "import sys; sys.exit(sys.version_info < (3, 11))"; then
+  echo "scripts/setup.sh: Python 3.11 or newer is needed as python3 (found $(python3 --version 2>&1))" >&2
+  exit 2
+fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
