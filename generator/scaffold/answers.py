@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from . import names
 from .errors import DestinationError
 
 PROJECT_ANSWERS = ".copier-answers.yml"
@@ -39,6 +40,13 @@ class Project:
     @property
     def package(self) -> str:
         return self.answers.data["package_name"]
+
+    @property
+    def resource_prefix(self) -> str:
+        """The prefix of its AWS resource names, as recorded (or derived, by projects from before it was asked)."""
+        return self.answers.data.get("resource_prefix") or names.resource_prefix(
+            self.answers.data.get("project_name", "")
+        )
 
     @property
     def samples_dir(self) -> Path:
