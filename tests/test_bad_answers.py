@@ -23,7 +23,7 @@ from scaffold import names
 
 PACKAGE = "ml_project"
 MODELS = Path("src") / PACKAGE / "models"
-TOO_LONG = "m" * 47  # ml-project--<model>-prod: at most 46 characters fit in 63
+TOO_LONG = "m" * 34  # ml-project--<model>-prod-<12-hex hash>: at most 33 characters fit in 63
 # Files of the test's template copy that fail to render (copier has written other files by then).
 BROKEN = (
     "core_template/src/{{package_name}}/models/{{model_name}}/{% if model_name == 'breaks' %}x{% endif %}.jinja",
@@ -97,8 +97,8 @@ TABLE = [
     (new("model_name=lambda"), 2, "is a Python keyword"),
     (new("model_name=core"), 2, "is reserved"),
     (new("model_name=nul"), 2, "'nul' is a name Windows reserves"),
-    (new(f"model_name={TOO_LONG}"), 2, r"too long: at most 46 characters fit SageMaker's 63-character endpoint"),
-    (new("project_name=" + "p" * 30, "model_name=" + "m" * 27), 2, "at most 26 characters"),
+    (new(f"model_name={TOO_LONG}"), 2, r"too long: at most 33 characters fit SageMaker's 63-character names"),
+    (new("project_name=" + "p" * 30, "model_name=" + "m" * 14), 2, "at most 13 characters"),
     # --data itself
     (new("colour=blue"), 2, r"unknown question 'colour' in --data: `scaffold new` answers .*project_title"),
     (new("kind=model"), 2, "conflicts with `scaffold new`, which sets kind='project'"),
@@ -108,8 +108,8 @@ TABLE = [
     (new("description=breaks"), 4, "cannot render: 'no_such_answer' is undefined"),
     (["new", "{empty}", "-d", "description=breaks"], 4, "cannot render"),  # it stays, empty
     # add-model: the name, then --data
-    (add("a" * 250), 2, "250 characters, at most 46 fit SageMaker's 63-character endpoint names"),
-    (add(TOO_LONG), 2, "47 characters, at most 46"),
+    (add("a" * 250), 2, "250 characters, at most 33 fit SageMaker's 63-character names"),
+    (add(TOO_LONG), 2, "34 characters, at most 33"),
     (add("con"), 2, "Windows cannot create a folder of that name"),
     (add("lpt1"), 2, "Windows cannot create"),
     (add("Churn"), 2, "invalid model name 'Churn'"),
@@ -195,9 +195,8 @@ def test_copier_yml_refuses_the_names_the_generator_refuses():
     model_keywords, reserved, model_windows = _validator_lists("model_name")
     assert model_keywords == keywords and model_windows == windows
     assert reserved == sorted(names.MODEL_RESERVED)
-    assert f"> {names.ENDPOINT_MAX - len('---' + names.LONGEST_STAGE)} - resource_prefix | length" in (
-        (ROOT / "copier.yml").read_text()
-    )
+    budget = names.SAGEMAKER_NAME_MAX - names.RELEASE_SUFFIX - len("---" + names.LONGEST_STAGE)
+    assert f"> {budget} - resource_prefix | length" in (ROOT / "copier.yml").read_text()
 
 
 def test_taken_names_cover_this_python_and_every_dependency_of_the_project():
@@ -217,6 +216,7 @@ def _canonical(distribution: str) -> str:
 
 def test_model_name_limits_follow_the_resource_prefix():
     prefix = "a" * 30
-    assert names.check_model_name("m" * 26, prefix) and names.longest_model_name("ml-project") == 46
-    assert len(f"{prefix}--{'m' * 26}-{names.LONGEST_STAGE}") == names.ENDPOINT_MAX
+    assert names.check_model_name("m" * 13, prefix) and names.longest_model_name("ml-project") == 33
+    model_in_prod = f"{prefix}--{'m' * 13}-{names.LONGEST_STAGE}-{'0' * 12}"  # infra/model.yaml's ModelName
+    assert len(model_in_prod) == names.SAGEMAKER_NAME_MAX
     assert names.resource_prefix("Churn.Models__v2") == "churn-models-v2"

@@ -61,8 +61,9 @@ WINDOWS_RESERVED = frozenset(
 )
 # Modules of the package a model folder would clash with; probe is the core tests' own model.
 MODEL_RESERVED = frozenset({"cli", "core", "models", "probe", "settings", "tests"})
-# SageMaker endpoint names are <prefix>--<model>-<stage> (core/aws.py), at most 63 characters.
-ENDPOINT_MAX, LONGEST_STAGE = 63, "prod"
+# A model's SageMaker model and endpoint configuration are named <prefix>--<model>-<stage>-<12-hex release
+# hash> (core/aws.py, infra/model.yaml), and SageMaker names hold at most 63 characters.
+SAGEMAKER_NAME_MAX, LONGEST_STAGE, RELEASE_SUFFIX = 63, "prod", 13
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -72,8 +73,8 @@ def resource_prefix(project_name: str) -> str:
 
 
 def longest_model_name(prefix: str) -> int:
-    """How long a model name can be for `<prefix>--<model>-<longest stage>` to fit SageMaker's limit."""
-    return ENDPOINT_MAX - len(f"{prefix}---{LONGEST_STAGE}")
+    """How long a model name can be for `<prefix>--<model>-<longest stage>-<release hash>` to fit SageMaker."""
+    return SAGEMAKER_NAME_MAX - RELEASE_SUFFIX - len(f"{prefix}---{LONGEST_STAGE}")
 
 
 def check_model_name(name: str, prefix: str | None = None) -> str:
@@ -91,6 +92,6 @@ def check_model_name(name: str, prefix: str | None = None) -> str:
     if prefix is not None and len(name) > (limit := longest_model_name(prefix)):
         raise InvalidInputError(
             f"invalid model name '{name}': {len(name)} characters, at most {limit} fit SageMaker's 63-character "
-            f"endpoint names ({prefix}--<model>-{LONGEST_STAGE})"
+            f"names ({prefix}--<model>-{LONGEST_STAGE}-<release hash>)"
         )
     return name

@@ -146,6 +146,14 @@ def test_deploy_problems_are_clear_errors(core, aws_env, bundle, monkeypatch, va
         deploy(core, model, path, aws_env)
 
 
+def test_an_endpoint_name_too_long_to_name_its_sagemaker_model_is_refused(core, aws_env, monkeypatch):
+    monkeypatch.setenv("RESOURCE_PREFIX", "p" * 30)
+    config = core.aws.load(aws_env)
+    assert len(config.endpoint_name("m" * 13, "prod")) == core.aws.ENDPOINT_NAME_MAX
+    with pytest.raises(core.aws.AwsError, match="has 51 characters, SageMaker allows 50 here"):
+        config.endpoint_name("m" * 14, "prod")
+
+
 def test_no_credentials_is_a_clear_error(core, aws_env, bundle, monkeypatch, tmp_path):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)

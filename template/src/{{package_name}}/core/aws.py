@@ -27,6 +27,9 @@ from .errors import ProjectError
 
 SEPARATOR = "--"  # between the resource prefix and the rest of a name
 PREFIX = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")  # no "--", no leading or trailing "-"
+# infra/model.yaml names the SageMaker model and endpoint configuration `<endpoint>-<12-hex release hash>`,
+# and SageMaker names hold 63 characters: an endpoint name may have 50.
+ENDPOINT_NAME_MAX = 50
 
 
 class AwsError(ProjectError):
@@ -51,7 +54,13 @@ class AwsConfig:
 
     def endpoint_name(self, model: str, stage: str) -> str:
         """`<prefix>--<model>-<stage>`: the endpoint's (and the model stack's) name."""
-        return self.resource_name(model, stage)
+        name = self.resource_name(model, stage)
+        if len(name) > ENDPOINT_NAME_MAX:
+            raise AwsError(
+                f"endpoint name '{name}' has {len(name)} characters, SageMaker allows {ENDPOINT_NAME_MAX} here "
+                "(its model is named <endpoint>-<release hash>): shorten RESOURCE_PREFIX or the model name"
+            )
+        return name
 
     def group_name(self, model: str) -> str:
         """`<prefix>--<model>`: the model package group holding the model's registered versions."""
