@@ -28,6 +28,13 @@ def npy(array) -> bytes:
     return buffer.getvalue()
 
 
+def npy_claiming(shape: tuple) -> bytes:
+    """A .npy header claiming an array of `shape` (far more memory than there is), and no data."""
+    buffer = io.BytesIO()
+    numpy.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return buffer.getvalue()
+
+
 def test_every_registered_type_decodes_its_own_kind_of_body(core):
     codecs = core.codecs
     assert codecs.decode('{"instances": [1]}', "application/json; charset=utf-8").value == {"instances": [1]}
@@ -45,16 +52,21 @@ def test_every_registered_type_decodes_its_own_kind_of_body(core):
         ("application/json", "{not json", 400, "not valid JSON"),
         ("application/json", b"\xff\xfe", 400, "not UTF-8"),
         ("application/json", "[NaN]", 400, "not a number JSON allows"),
+        ("application/json", "[" * 50_000 + "]" * 50_000, 400, "nested too deeply"),
+        ("application/json", "[" + "7" * 5000 + "]", 400, "5000 digits is too long"),
+        ("application/jsonlines", '[1]\n{"a": ' + "1" * 4301 + "}", 400, "4301 digits"),
         ("application/jsonlines", '{"a": 1}\n{broken', 400, "line 2"),
         ("application/jsonlines", "\n\n", 400, "no lines"),
         ("text/csv", 'a,"b\n', 400, "not valid CSV"),
         ("text/csv", "", 400, "no rows"),
         ("text/csv", b"\x00\xff", 400, "not UTF-8"),
+        ("text/csv", "a," + "b" * 200_000, 400, "field larger than field limit"),
         ("text/plain", "   ", 400, "no text"),
         ("text/plain", b"\xc3\x28", 400, "not UTF-8"),
         ("application/x-npy", b"not an array", 400, "not a .npy array"),
         ("application/x-npy", npy(["a", "b"]), 400, "must hold numbers"),
         ("application/x-npy", npy(numpy.array([{"a": 1}], dtype=object)), 400, "not a .npy array"),
+        ("application/x-npy", npy_claiming((10**7, 10**7)), 413, "too large to decode"),
         ("image/png", b"GIF89a...", 400, "not a PNG image"),
         ("image/png", jpeg(), 400, "JPEG image, not PNG"),
         ("image/png", png(64, 64)[:-30], 400, "damaged"),
@@ -131,9 +143,17 @@ def test_one_json_list_is_one_row_to_a_table_and_several_texts_to_a_text_model(c
     assert core.instances.rows(request, ["left", "right"]) == [["a b", "c d"]]
 
 
+# What plain random bodies rarely reach: the limits of the parsers underneath the codecs.
+NESTED = st.integers(1, 3000).map(lambda depth: "[" * depth + "]" * depth)
+DIGITS = st.integers(1, 6000).map(lambda n: "[[" + "9" * n + ", 1]]")
+LONG_FIELD = st.integers(100_000, 140_000).map(lambda n: "x" * n + ",1\n")
+NON_FINITE = st.sampled_from(["[[1e999, 1]]", "[[-1e999, 1]]", "[[Infinity, 1]]", "1,nan", "1,inf"])
+LIMITS = st.one_of(NESTED, DIGITS, LONG_FIELD, NON_FINITE).map(str.encode)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
-    body=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)),
+    body=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode), LIMITS),
     content_type=st.sampled_from(
         [
             "application/json",
@@ -157,6 +177,35 @@ def test_any_body_decodes_or_is_a_4xx_never_another_error(core, body, content_ty
             getattr(core.instances, reader)(*arguments)
         except core.codecs.PayloadError as error:
             assert 400 <= error.status_code < 500
+
+
+ANSWERS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(answer=ANSWERS, accept=st.sampled_from(["application/json", "application/jsonlines", "text/csv"]))
+def test_any_answer_encodes_to_a_valid_body_or_is_the_model_s_500(core, answer, accept):
+    try:
+        body, kind = core.codecs.encode(answer, accept)
+    except core.codecs.PayloadError as error:
+        assert error.status_code == 500 and "cannot be sent as" in str(error)
+        return
+    assert kind == accept
+    if kind != "text/csv":
+        lines = [body] if kind == "application/json" else body.splitlines()
+        for line in lines:
+            json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in a JSON answer"))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_number_in_an_answer_is_a_500_never_invalid_json(core, value):
+    with pytest.raises(core.codecs.PayloadError) as refused:
+        core.codecs.encode({"predictions": [{"score": value}]}, "application/json")
+    assert refused.value.status_code == 500 and "Out of range float values are not JSON compliant" in str(refused.value)
 
 
 def test_a_request_file_s_media_type_comes_from_its_suffix(core, tmp_path):

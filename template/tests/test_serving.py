@@ -1,9 +1,15 @@
 """The local endpoint: the SageMaker container's HTTP contract, served from an unpacked bundle."""
 
+import importlib
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy
 import pytest
@@ -18,18 +24,26 @@ def npy(rows) -> bytes:
     return buffer.getvalue()
 
 
-# An entry point wrapping the model's own handlers, with a handler that fails on request.
+# An entry point wrapping the model's own handlers, with a handler that fails on request, and one
+# that, asked 9,9, says it started and waits until the test lets it finish.
 FLAKY_ENTRY_POINT = """
-import json
+import time
+from pathlib import Path
 
 from {package}.models.{model}.inference import input_fn, model_fn
 from {package}.models.{model}.inference import output_fn as _output_fn
 from {package}.models.{model}.inference import predict_fn as _predict_fn
 
 
-def predict_fn(request, model):
+def predict_fn(request, model, context):
     if request.media_type == "text/csv" and request.value == [["6", "6"]]:
         raise RuntimeError("the model's code failed")
+    if request.media_type == "text/csv" and request.value == [["9", "9"]]:
+        model_dir = Path(context.system_properties["model_dir"])
+        (model_dir / "started").touch()
+        deadline = time.monotonic() + 60
+        while not (model_dir / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
     return _predict_fn(request, model)
 
 
@@ -70,10 +84,16 @@ def start_server(core, package, unpacked_bundle, start_endpoint):
 
 
 @pytest.fixture(scope="module")
-def endpoint(core, start_server):
-    url, _ = start_server(FLAKY_ENTRY_POINT)
+def served(core, start_server):
+    """(url, model_dir) of the bundle with the flaky entry point, ready."""
+    url, model_dir = start_server(FLAKY_ENTRY_POINT)
     core.client.wait_until_ready(url)
-    return url
+    return url, model_dir
+
+
+@pytest.fixture(scope="module")
+def endpoint(served):
+    return served[0]
 
 
 def test_ping_is_healthy_once_loaded(core, endpoint):
@@ -116,6 +136,8 @@ def test_every_request_type_the_model_takes_gets_predictions(core, endpoint, bod
         ("application/jsonlines", "application/jsonlines"),
         ("text/csv;q=0.9, application/json;q=0.5", "text/csv"),
         ("text/html, application/*;q=0.1", "application/json"),
+        ("text/csv;q=0.5, application/json", "application/json"),
+        ("text/html, text/csv;q=0.5", "text/csv"),
     ],
 )
 def test_answers_come_in_the_accepted_media_type(core, endpoint, accept, media_type):
@@ -159,6 +181,20 @@ def test_oversized_payload_is_refused(core, endpoint):
     assert answer.status == 413
 
 
+def test_ping_answers_while_a_long_request_runs(core, served):
+    url, model_dir = served
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        slow = pool.submit(core.client.invoke, url, "9,9", "text/csv")
+        deadline = time.monotonic() + 60
+        while not (model_dir / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the handler runs
+        assert (model_dir / "started").exists()
+        assert core.client.ping(url) == 200
+        assert not slow.done()  # the ping was answered while the request was still in the handler
+        (model_dir / "go").touch()
+        assert slow.result(timeout=60).status == 200
+
+
 def test_ping_is_unavailable_until_the_model_is_loaded(core, start_server):
     url, model_dir = start_server(SLOW_ENTRY_POINT)
     deadline = time.monotonic() + 60
@@ -196,3 +232,54 @@ def test_endpoint_answers_2000_requests_from_16_clients(core, endpoint):
     with ThreadPoolExecutor(max_workers=16) as clients:
         results = list(clients.map(ask, cases, timeout=300))
     assert results.count(True) == 2000
+
+
+@pytest.fixture(scope="module")
+def serve_command(core, package, trained_run, tmp_path_factory):
+    """`serve_command(port)`: the command line of `<package> serve --bundle` of a probe bundle, and its env."""
+    bundle = core.bundle.build(PROBE, trained_run(PROBE), tmp_path_factory.mktemp("signals") / "model.tar.gz")
+    source = Path(importlib.import_module(package).__file__).parents[1]
+    command = [sys.executable, "-m", package, "serve", "--bundle", str(bundle), "--port"]
+    return lambda port, scratch: ([*command, str(port)], {**os.environ, "PYTHONPATH": str(source), "TMPDIR": scratch})
+
+
+def servers_in(folder: Path) -> list[str]:
+    """Processes whose command line names `folder` (a server serving a bundle unpacked there)."""
+    return subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True).stdout.split()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_a_signal_stops_serve_with_its_server_port_and_folder(core, serve_command, tmp_path, signum):
+    port = core.client.free_port()
+    command, env = serve_command(port, str(tmp_path))
+    serve = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    core.client.wait_until_ready(f"http://127.0.0.1:{port}", serve)
+    assert servers_in(tmp_path)  # the server, serving from the temporary folder
+    if signum == signal.SIGINT:
+        os.killpg(serve.pid, signum)  # Ctrl-C: a terminal signals its foreground process group
+    else:
+        serve.send_signal(signum)  # kill <pid>
+    out, err = serve.communicate(timeout=60)
+    assert serve.returncode == 0 and "stopped" in out, (out, err)
+    assert "Traceback" not in err, err
+    assert servers_in(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
+    core.local_endpoint.check_port("127.0.0.1", port)  # free again
+
+
+@pytest.mark.slow
+def test_a_server_whose_serve_is_killed_outright_stops_by_itself(core, serve_command, tmp_path):
+    port = core.client.free_port()
+    command, env = serve_command(port, str(tmp_path))
+    serve = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    core.client.wait_until_ready(f"http://127.0.0.1:{port}", serve)
+    serve.kill()  # no cleanup can run: the server notices its parent is gone
+    serve.wait()
+    deadline = time.monotonic() + 30
+    while servers_in(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert servers_in(tmp_path) == []
+    core.local_endpoint.check_port("127.0.0.1", port)

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tarfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -27,6 +28,7 @@ from isal import igzip_threaded
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from . import contract, registry, runs, sources
+from .codecs import one_line
 from .errors import ProjectError
 
 HANDLERS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
@@ -35,6 +37,13 @@ COMPRESS_LEVEL = 1  # isal levels 0-3; on float32 weights 1 is as small as gzip 
 CHUNK = 1 << 20
 # 1980-01-01: the oldest time every archive tool accepts; override with SOURCE_DATE_EPOCH.
 MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", 315532800))
+# What unpacking may write: weights barely compress and code about 4x, so a real bundle never
+# expands 100x; a crafted one (zeros, sparse files) is refused before a byte is written.
+MAX_MEMBERS = 100_000
+MAX_EXPANSION = 100
+MIN_EXPANDED_CAP = 1 << 30  # small archives may always expand to 1 GiB
+REQUIRED = ("code/inference.py", "code/requirements.txt")
+UNREADABLE = (OSError, EOFError, zlib.error, tarfile.TarError)  # what a damaged or cut archive raises
 
 
 class BundleError(ProjectError):
@@ -53,8 +62,14 @@ def build(model: str, run_dir: Path, out: Path, compression: str = "gzip", progr
     _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with _progress(files, enabled=progress) as advance:
-        (_write_folder if compression == "none" else _write_archive)(files, partial, advance)
+    try:
+        with _progress(files, enabled=progress) as advance:
+            (_write_folder if compression == "none" else _write_archive)(files, partial, advance)
+    except BaseException:  # failed or interrupted: no half-written bundle stays behind
+        if partial.is_dir():
+            shutil.rmtree(partial)
+        partial.unlink(missing_ok=True)
+        raise
     if out.is_dir():
         shutil.rmtree(out)
     partial.replace(out)
@@ -83,29 +98,77 @@ def entry_point(model: str) -> str:
     )
 
 
+def servable(bundle: Path, scratch: Path) -> Path:
+    """The folder to serve `bundle` from: a bundle folder as it is, an archive unpacked into `scratch`."""
+    if bundle.is_dir():
+        missing = [name for name in (*REQUIRED, *runs.SERVED) if not (bundle / name).is_file()]
+        if missing:
+            raise BundleError(f"{bundle} is not a bundle folder: missing {', '.join(missing)}")
+        return bundle
+    if not bundle.is_file():
+        raise BundleError(f"{bundle}: no such file (not a readable tar archive, nor a bundle folder)")
+    return unpack(bundle, scratch)
+
+
 def unpack(bundle: Path, dest: Path) -> Path:
-    """Extract `bundle` into `dest` the way the container does; returns `dest`."""
-    check_layout(bundle)
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(bundle) as tar:
-        tar.extractall(dest, filter="data")
+    """Extract `bundle` into `dest` the way the container does, within the caps above; returns `dest`."""
+    with _open_archive(bundle) as tar:
+        try:
+            members = tar.getmembers()
+            _check_members(bundle, members, dest)
+            dest.mkdir(parents=True, exist_ok=True)
+            tar.extractall(dest, members, filter="data")
+        except UNREADABLE as error:
+            raise BundleError(f"{bundle}: cannot be unpacked ({one_line(error)})") from error
     return dest
 
 
 def check_layout(bundle: Path) -> list[str]:
     """The bundle's member names, after checking it has the container's layout."""
+    with _open_archive(bundle) as tar:
+        try:
+            members = tar.getmembers()
+        except UNREADABLE as error:
+            raise BundleError(f"{bundle}: not a readable tar archive ({one_line(error)})") from error
+    _check_members(bundle, members)
+    return [member.name for member in members]
+
+
+def _open_archive(bundle: Path) -> tarfile.TarFile:
     try:
-        with tarfile.open(bundle) as tar:
-            names = tar.getnames()
-    except (OSError, tarfile.TarError) as error:
-        raise BundleError(f"{bundle}: not a readable tar archive ({error})") from error
+        return tarfile.open(bundle)
+    except tarfile.ReadError as error:  # its message lists every compression tried, one per line
+        raise BundleError(f"{bundle}: not a readable tar archive") from error
+    except UNREADABLE as error:
+        raise BundleError(f"{bundle}: not a readable tar archive ({one_line(error)})") from error
+
+
+def _check_members(bundle: Path, members: list[tarfile.TarInfo], dest: Path | None = None) -> None:
+    """Refuse unsafe paths, links and special files, a missing entry point, and more than the caps allow."""
+    names = [member.name for member in members]
     unsafe = [n for n in names if PurePosixPath(n).is_absolute() or ".." in PurePosixPath(n).parts]
     if unsafe:
-        raise BundleError(f"{bundle}: unsafe member path(s) {unsafe}")
-    missing = [n for n in ("code/inference.py", "code/requirements.txt", *runs.SERVED) if n not in names]
+        raise BundleError(f"{bundle}: unsafe member path(s) {unsafe[:5]}")
+    odd = [member.name for member in members if not (member.isfile() or member.isdir())]
+    if odd:
+        raise BundleError(f"{bundle}: links and special files have no place in a bundle: {odd[:5]}")
+    missing = [n for n in (*REQUIRED, *runs.SERVED) if n not in names]
     if missing:
         raise BundleError(f"{bundle}: missing {missing}")
-    return names
+    if len(members) > MAX_MEMBERS:
+        raise BundleError(f"{bundle}: {len(members)} members, more than the {MAX_MEMBERS} a bundle may hold")
+    size = sum(member.size for member in members)
+    cap = max(MIN_EXPANDED_CAP, MAX_EXPANSION * bundle.stat().st_size)
+    if size > cap:
+        raise BundleError(f"{bundle}: would expand to {size} bytes, more than the {cap} allowed for its size")
+    free = shutil.disk_usage(_existing(dest)).free if dest else size
+    if size > free:
+        raise BundleError(f"{bundle}: needs {size} bytes to unpack, only {free} are free in {dest}")
+
+
+def _existing(path: Path) -> Path:
+    """`path`, or its nearest folder that exists."""
+    return next(folder for folder in (path, *path.parents) if folder.exists())
 
 
 def _check_replaceable(out: Path) -> None:

@@ -14,9 +14,14 @@ does with the values.
     image/png, image/jpeg    a Pillow image, checked to be of the type it claims
 
 Errors carry the HTTP status a client should get: 400 for a malformed body, 415 for a type
-nobody decodes, 406 when nothing acceptable can be produced, 413 for an image too large to
-decode. In the SageMaker container they are the toolkit's own error type, so the endpoint
-answers with that status instead of a generic 500.
+nobody decodes, 406 when nothing acceptable can be produced, 413 for a body too large to
+decode. `decode` makes every failure of a decoder a 4xx (a decoder reads only the client's
+bytes): deep nesting, integers past Python's digit limit, a CSV field past the csv module's
+limit, an npy header claiming more memory than there is. An answer that cannot be encoded
+(NaN or infinity in JSON, a value JSON has no form for) is the model's fault, not the client's:
+`encode` refuses it with a 500 that says why, never an invalid body. In the SageMaker container
+they are the toolkit's own error type, so the endpoint answers with that status instead of a
+generic 500.
 """
 
 from __future__ import annotations
@@ -92,8 +97,17 @@ def decode(body: str | bytes, content_type: str | None, decoders: Mapping[str, D
     kind = media_type(content_type)
     if kind not in decoders:
         raise PayloadError(415, f"unsupported content type '{kind}': send one of {', '.join(sorted(decoders))}")
-    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    return Request(kind, decoders[kind](raw))
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+    try:
+        return Request(kind, decoders[kind](raw))
+    except PayloadError:
+        raise
+    except RecursionError as error:
+        raise PayloadError(400, f"body is not valid {kind}: nested too deeply") from error
+    except MemoryError as error:
+        raise PayloadError(413, f"body is too large to decode as {kind}") from error
+    except Exception as error:  # a decoder reads only the client's bytes: any failure is theirs
+        raise PayloadError(400, f"body is not valid {kind}: {one_line(error)}") from error
 
 
 def encode(
@@ -102,7 +116,10 @@ def encode(
     """A response body and its media type: the best of `encoders` for an `accept` header."""
     encoders = ENCODERS if encoders is None else encoders
     kind = negotiate(accept, list(encoders))
-    return encoders[kind](result), kind
+    try:
+        return encoders[kind](result), kind
+    except (ValueError, TypeError, RecursionError) as error:  # the model's answer, not the request
+        raise PayloadError(500, f"the model's answer cannot be sent as {kind}: {one_line(error)}") from error
 
 
 def negotiate(accept: str | None, offered: list[str]) -> str:
@@ -128,7 +145,7 @@ def text(body: bytes) -> str:
 
 def decode_json(body: bytes) -> object:
     try:
-        return json.loads(text(body), parse_constant=_refuse_constant)
+        return _json(text(body))
     except json.JSONDecodeError as error:
         raise PayloadError(400, f"body is not valid JSON: {error}") from error
 
@@ -138,7 +155,7 @@ def decode_jsonlines(body: bytes) -> list:
     for number, line in enumerate(text(body).splitlines(), start=1):
         if line.strip():
             try:
-                values.append(json.loads(line, parse_constant=_refuse_constant))
+                values.append(_json(line))
             except json.JSONDecodeError as error:
                 raise PayloadError(400, f"line {number} is not valid JSON: {error}") from error
     if not values:
@@ -201,12 +218,13 @@ def image_decoder(kind: str) -> Decoder:
 
 
 def encode_json(result: object) -> str:
-    return json.dumps(result)
+    """Strict JSON: NaN and infinity are refused, not written as words JSON does not have."""
+    return json.dumps(result, allow_nan=False)
 
 
 def encode_jsonlines(result: object) -> str:
     """One line per prediction (`{"predictions": [...]}`, or a list)."""
-    return "".join(json.dumps(item) + "\n" for item in _predictions(result))
+    return "".join(json.dumps(item, allow_nan=False) + "\n" for item in _predictions(result))
 
 
 def encode_csv(result: object) -> str:
@@ -229,8 +247,25 @@ def _flat(item: object) -> dict:
     return flatten(item) if isinstance(item, dict) else {"prediction": item}
 
 
+def _json(document: str) -> object:
+    return json.loads(document, parse_constant=_refuse_constant, parse_int=_integer)
+
+
 def _refuse_constant(name: str) -> float:
     raise PayloadError(400, f"body is not valid JSON: {name} is not a number JSON allows")
+
+
+def _integer(digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError as error:  # past sys.get_int_max_str_digits()
+        raise PayloadError(400, f"body is not valid JSON: an integer of {len(digits)} digits is too long") from error
+
+
+def one_line(error: BaseException | str, limit: int = 300) -> str:
+    """An exception's message (or a text) on one line of at most `limit` characters."""
+    message = " ".join(str(error).split()) or type(error).__name__
+    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def finite(value: float, where: str) -> float:

@@ -56,7 +56,7 @@ def numbers(values: Sequence[object], where: str) -> list[float]:
             raise PayloadError(400, f"{where}: values must be numbers, got {value!r}")
         try:
             converted.append(finite(float(value), where))
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:  # OverflowError: an integer past the float range
             raise PayloadError(400, f"{where}: values must be numbers, got {value!r}") from error
     return converted
 

@@ -1,9 +1,17 @@
-"""A bundle served on this machine while a block runs: what `serve`, `smoke` and `promote` start."""
+"""A bundle served on this machine while a block runs: what `serve`, `smoke` and `promote` start.
+
+The server runs in a process of its own session, so Ctrl-C in a terminal reaches this process
+only; SIGTERM here is taken as Ctrl-C. Either way the block's exit stops the server, frees its
+port and removes the unpacked bundle (the server also stops by itself if this process dies).
+"""
 
 from __future__ import annotations
 
+import signal
+import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,12 +19,15 @@ from pathlib import Path
 from . import bundle, client, serving
 from .errors import ProjectError
 
+STOP_TIMEOUT = 10  # seconds the server gets to finish its requests before it is killed
+
 
 @contextmanager
 def running(bundle_path: Path, host: str, port: int) -> Iterator[tuple[str, subprocess.Popen]]:
     """Serve a bundle (a model.tar.gz, unpacked into a temporary folder, or a bundle folder); yields (URL, process)."""
-    with tempfile.TemporaryDirectory(prefix="bundle-") as folder:
-        model_dir = bundle_path if bundle_path.is_dir() else bundle.unpack(bundle_path, Path(folder))
+    check_port(host, port)
+    with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="bundle-") as folder:
+        model_dir = bundle.servable(bundle_path, Path(folder) / "model")
         process = serving.spawn(model_dir, host, port)
         url = f"http://{host}:{port}"
         try:
@@ -26,5 +37,45 @@ def running(bundle_path: Path, host: str, port: int) -> Iterator[tuple[str, subp
                 raise ProjectError(f"serving {bundle_path} failed: {error}") from error
             yield url, process
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop(process)
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port out of range, an address this machine cannot bind, or a port already in use."""
+    if not 1 <= port <= 65535:
+        raise ProjectError(f"port must be between 1 and 65535, not {port}")
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            probe.bind(address)
+    except OSError as error:
+        raise ProjectError(f"cannot listen on {host} port {port}: {error.strerror or error}") from error
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop the server: SIGTERM (it finishes its requests), SIGKILL if it has not exited in time."""
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt (once), so the cleanup above runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the cleanup short
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
