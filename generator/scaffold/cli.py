@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, copying, updating, versions
+from . import __version__, adopting, answers, copying, updating, versions
 from .errors import ScaffoldError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -80,7 +80,7 @@ def add_model(
 ) -> None:
     """Add a model folder (config, contract, model, train, inference, sample data, tests) to a generated project."""
     with reported():
-        answers = copying.parse_data(data or []) | ({"starter": starter} if starter else {})
+        answers = copying.set_once(copying.parse_data(data or []), "starter", starter)
         folder = copying.add_model(project, name, answers, vcs_ref)
     out.print(f"added model [bold]{name}[/bold] in {folder}")
 
@@ -90,15 +90,23 @@ def update(
     project: ProjectOpt = Path("."),
     vcs_ref: RefOpt = None,
     only: Annotated[str | None, typer.Option(help="Update only 'project' or this model.")] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(help="The template's new path or URL, if it moved: recorded in every answers file first."),
+    ] = None,
 ) -> None:
     """Update the project, then every model, to the given or latest template version."""
     with reported():
-        steps = updating.update(project, vcs_ref, only)
+        steps = updating.update(project, vcs_ref, only, template)
         table = Table("part", "from", "to", "files changed", "conflicts", title="scaffold update")
         for step in steps:
             conflicts = ", ".join(step.conflicts) or "-"
-            table.add_row(step.target, step.before or "?", step.after or "?", str(len(step.changed)), conflicts)
+            table.add_row(step.target, step.before, step.after or "?", str(len(step.changed)), conflicts)
+        orphans = versions.orphan_models(answers.open_project(project)) if only is None else []
+        for name in orphans:
+            table.add_row(name, "?", "-", "0", "not updated: no answers file")
         out.print(table)
+        _hint_adopt(orphans)
         if error := updating.conflict_error(steps):
             raise error
     out.print("changes are staged: review them with `git diff --cached`, then commit")
@@ -111,5 +119,32 @@ def list_parts(project: ProjectOpt = Path(".")) -> None:
         rows = versions.report(project)
     table = Table("part", "template version", "latest", "update available")
     for row in rows:
-        table.add_row(row.target, row.current or "?", row.latest or "?", "yes" if row.update_available else "no")
+        available = {True: "yes", False: "no", None: "?"}[row.update_available]
+        table.add_row(row.target, row.note or row.current or "unknown", row.latest or "none tagged", available)
     out.print(table)
+    _hint_adopt([row.target for row in rows if row.note])
+
+
+@app.command()
+def adopt(
+    name: Annotated[str, typer.Argument(help="A model folder without its answers file.", show_default=False)],
+    project: ProjectOpt = Path("."),
+    starter: Annotated[str | None, typer.Option(help="The starter the model was made from.")] = None,
+    vcs_ref: Annotated[
+        str | None, typer.Option("--vcs-ref", help="The template version it was made from (default: the project's).")
+    ] = None,
+) -> None:
+    """Give a model folder that lost its answers file a new one, so `update` and `list` see it again."""
+    with reported():
+        written = adopting.adopt(project, name, starter, vcs_ref)
+    out.print(f"wrote {written}: commit it, then `scaffold update --only {name}`")
+
+
+def _hint_adopt(names: list[str]) -> None:
+    for name in names:
+        err.print(
+            f"model '{name}' has no answers file, so updates skip it: "
+            f"`scaffold adopt {name} --starter S --vcs-ref V` gives it one (S, V: what it was made from)",
+            highlight=False,
+            markup=False,
+        )

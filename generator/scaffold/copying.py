@@ -7,9 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import copier
 import jinja2
-from copier.errors import CopierError
 
 from . import answers, questions, template
 from .errors import DestinationError, InvalidInputError, TemplateError, from_copier
@@ -96,6 +94,9 @@ def _removed_on_failure(created: Callable[[], list[Path]]) -> Iterator[None]:
 
 def _render(source: str, dest: Path, data: dict, vcs_ref: str | None, answers_file: Path | None) -> None:
     """Run copier, turning its failures and the disk's into a ScaffoldError."""
+    import copier  # here, not at the top: commands that do not render (`list`) start without it
+    from copier.errors import CopierError
+
     try:
         copier.run_copy(
             source,

@@ -15,8 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from plumbum import local
-
 from .errors import TemplateError
 
 REMOTE = re.compile(r"^(https?://|ssh://|git@|git\+|file://)")
@@ -28,6 +26,8 @@ def reuse_one_clone(source: str | None) -> Iterator[None]:
     if not source or not REMOTE.match(source):
         yield  # a local template is cloned locally anyway
         return
+    from plumbum import local  # copier's process runner, whose environment its git commands use
+
     url = source.removeprefix("git+")  # copier's prefix for "this is git"; git itself wants the URL
     with tempfile.TemporaryDirectory(prefix="scaffold-template-") as folder:
         mirror = Path(folder) / "template.git"

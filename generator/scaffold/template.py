@@ -29,3 +29,19 @@ def normalize(source: str) -> str:
     if not (path / "copier.yml").is_file():
         raise TemplateError(f"{source} is not a sagescaffold template (no copier.yml)")
     return str(path)
+
+
+def is_remote(source: str) -> bool:
+    return bool(_URL.match(source))
+
+
+def check_reachable(source: str | None, owner: str) -> str:
+    """`source`, the template an answers file (`owner`) records, if it still exists on this machine."""
+    if not source:
+        raise TemplateError(f"{owner} records no template (_src_path): point it at one with `--template`")
+    if not is_remote(source) and not (Path(source) / "copier.yml").is_file():
+        raise TemplateError(
+            f"the template {source} that {owner} records is missing (moved?): "
+            "pass `scaffold update --template NEW` to point the project and its models at its new place"
+        )
+    return source

@@ -1,38 +1,92 @@
-"""Which template version the project and each model are on, and the newest available."""
+"""Which template version the project and each model are on, and the newest available.
+
+Read straight from the answers files and the template's tags (one `git tag` or `git ls-remote`),
+so `scaffold list` costs about one start-up, not one copier run per part.
+"""
 
 from __future__ import annotations
 
-import json
+import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import answers
+from packaging.version import InvalidVersion, Version
+
+from . import answers, template
 from .errors import TemplateError
+
+_DESCRIBED = re.compile(r"^(?P<tag>.+)-(?P<count>\d+)-g[0-9a-f]+$")  # `git describe`: a commit after a tag
+_HOSTS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}
 
 
 @dataclass(frozen=True)
-class Version:
+class Part:
     target: str
-    current: str | None
+    current: str | None  # the version its answers file records
     latest: str | None
-    update_available: bool
+    update_available: bool | None  # None: cannot tell
+    note: str = ""
 
 
-def report(project_dir: Path) -> list[Version]:
+def report(project_dir: Path) -> list[Part]:
     """The project's and each model's template version, with the newest tagged one."""
     project = answers.open_project(project_dir)
+    source = template.check_reachable(project.answers.source, str(project.answers.path))
+    latest = newest(tags(source))
     parts = [("project", project.answers)] + [(m.path.parent.name, m) for m in project.models()]
-    return [_check(project.root, target, part) for target, part in parts]
+    rows = [Part(target, part.version, latest, _newer(part.version, latest)) for target, part in parts]
+    return rows + [Part(name, None, latest, None, "no answers file") for name in orphan_models(project)]
 
 
-def _check(root: Path, target: str, part: answers.Answers) -> Version:
-    """`copier check-update` (its public interface is the command) for one answers file."""
-    command = [sys.executable, "-m", "copier", "check-update", "--output-format", "json"]
-    command += ["--answers-file", str(part.path.relative_to(root)), str(root)]
+def orphan_models(project: answers.Project) -> list[str]:
+    """Model folders that lost their answers file (so no update reaches them)."""
+    if not project.models_dir.is_dir():
+        return []
+    folders = sorted(path for path in project.models_dir.iterdir() if path.is_dir())
+    return [
+        folder.name
+        for folder in folders
+        if not folder.name.startswith(("_", "."))
+        and (folder / "__init__.py").is_file()
+        and not (folder / answers.MODEL_ANSWERS).is_file()
+    ]
+
+
+def tags(source: str) -> list[str]:
+    """The template's git tags, read from its repository (local) or listed remotely."""
+    if template.is_remote(source):
+        url = source.removeprefix("git+")
+        for short, long in _HOSTS.items():
+            url = long + url.removeprefix(short) if url.startswith(short) else url
+        command = ["git", "ls-remote", "--tags", "--refs", url]
+    else:
+        command = ["git", "-C", source, "tag", "--list"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise TemplateError(f"{target}: cannot check for updates: {result.stderr.strip().splitlines()[-1:]}")
-    data = json.loads(result.stdout)
-    return Version(target, part.version, data["latest_version"], data["update_available"])
+        raise TemplateError(f"cannot read the tags of the template {source}: {result.stderr.strip()}")
+    return [line.split("refs/tags/")[-1] for line in result.stdout.splitlines() if line.strip()]
+
+
+def newest(names: list[str]) -> str | None:
+    """The highest final-release tag, by PEP 440 order (as copier picks it)."""
+    versions = [(version, name) for name in names if (version := parse(name)) and not version.is_prerelease]
+    return max(versions)[1] if versions else None
+
+
+def parse(name: str | None) -> Version | None:
+    """A tag or `git describe` output as a version, or None."""
+    if not name:
+        return None
+    if described := _DESCRIBED.match(name):
+        base = parse(described["tag"])
+        return Version(f"{base.base_version}.post{described['count']}") if base else None
+    try:
+        return Version(name)
+    except InvalidVersion:
+        return None
+
+
+def _newer(current: str | None, latest: str | None) -> bool | None:
+    mine, theirs = parse(current), parse(latest)
+    return None if mine is None or theirs is None else theirs > mine

@@ -1,0 +1,221 @@
+"""`scaffold update`, `list` and `adopt` on odd histories, and the table of bad inputs they refuse.
+
+One template history (v1.0.0, then v1.1.0 that deletes two project files and rewrites a line of
+every model) and one project made from v1.0.0 are built once; each test works on its own copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from conftest import DEFAULT_PACKAGE, ROOT, TABULAR_STARTER, TEMPLATE_PARTS, commit_all, git, replace, scaffold
+
+PKG = f"src/{DEFAULT_PACKAGE}"
+EDITED_THEN_DELETED = ".pre-commit-config.yaml"  # the user edits it; v1.1.0 deletes it
+DELETED = f"{PKG}/core/pins.py"  # v1.1.0 deletes it, the user never touched it
+CHURN_MODEL = f"{PKG}/models/churn/model.py"
+CHURN_ANSWERS = f"{PKG}/models/churn/.copier-answers.model.yml"
+MODEL_DELETED = "requirements.txt"  # v1.1.0 deletes it from every tabular model; the user edits churn's
+DOCSTRING = '"""The network and its config schema."""'
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> tuple[Path, Path]:
+    """(template repository tagged v1.0.0 and v1.1.0, a committed project made from v1.0.0 with a second model)."""
+    folder = tmp_path_factory.mktemp("history")
+    template = folder / "template-repo"
+    template.mkdir()
+    for part in TEMPLATE_PARTS:
+        if (ROOT / part).is_dir():
+            shutil.copytree(ROOT / part, template / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / part, template / part)
+    git("init", "-q", "-b", "main", cwd=template)
+    commit_all(template, "v1.0.0")
+    git("tag", "v1.0.0", cwd=template)
+    project = folder / "project"
+    assert scaffold("new", project, "--template", template).exit_code == 0
+    data = {"kind": "model", "model_name": "churn", "package_name": DEFAULT_PACKAGE}  # as `scaffold add-model` does
+    copier.run_copy(str(template), project, data=data, answers_file=CHURN_ANSWERS, defaults=True, quiet=True)
+    git("init", "-q", cwd=project)
+    commit_all(project, "generated")
+    (template / "template" / EDITED_THEN_DELETED).unlink()
+    (template / "template/src/{{package_name}}/core/pins.py").unlink()
+    replace(template / TABULAR_STARTER / "model.py", DOCSTRING, '"""Network v1.1."""')
+    (template / TABULAR_STARTER / MODEL_DELETED).unlink()
+    commit_all(template, "v1.1.0")
+    git("tag", "v1.1.0", cwd=template)
+    return template, project
+
+
+@pytest.fixture
+def project(history, tmp_path) -> Path:
+    """A copy of the project, free to change."""
+    return Path(shutil.copytree(history[1], tmp_path / "project", symlinks=True))
+
+
+def answers(root: Path, path: str = ".copier-answers.yml") -> dict:
+    return yaml.safe_load((root / path).read_text())
+
+
+def test_conflicts_stay_unmerged_and_edited_deleted_files_stay(project):
+    replace(project / CHURN_MODEL, DOCSTRING, '"""Our churn net."""')
+    for path in (EDITED_THEN_DELETED, f"{PKG}/models/churn/{MODEL_DELETED}"):
+        with (project / path).open("a") as handle:
+            handle.write("# our own settings\n")
+    commit_all(project, "user edits")
+    result = scaffold("update", "--project", project)
+    assert result.exit_code == 6, result.output
+    kept = [EDITED_THEN_DELETED, f"{PKG}/models/churn/{MODEL_DELETED}"]
+    assert CHURN_MODEL in result.output and all(path in result.output for path in kept)
+    # edited files the template deleted are kept with the user's text; untouched ones are gone
+    assert all("# our own settings" in (project / path).read_text() for path in kept)
+    assert not (project / DELETED).exists() and not (project / PKG / "models/classifier" / MODEL_DELETED).exists()
+    # all are unmerged, as a git merge leaves them: git refuses to commit until they are resolved
+    assert git("diff", "--name-only", "--diff-filter=U", cwd=project).split() == sorted([*kept, CHURN_MODEL])
+    assert "UD " + EDITED_THEN_DELETED in git("status", "--porcelain", cwd=project)
+    refused = subprocess.run(["git", "commit", "-qm", "x"], cwd=project, capture_output=True, text=True)
+    assert refused.returncode != 0 and "unmerged" in refused.stderr
+    replace(project / CHURN_MODEL, "<<<<<<< before updating", "")
+    git("add", CHURN_MODEL, *kept, cwd=project)
+    commit_all(project, "resolved")
+    assert answers(project, CHURN_ANSWERS)["_commit"] == "v1.1.0"
+
+
+def test_a_model_without_answers_file_is_reported_then_adopted(project):
+    (project / CHURN_ANSWERS).unlink()
+    commit_all(project, "answers file lost")
+    listed = scaffold("list", "--project", project)
+    assert listed.exit_code == 0, listed.output
+    assert "no answers file" in listed.output and "scaffold adopt churn" in listed.output
+    adopted = scaffold("adopt", "churn", "--project", project, "--vcs-ref", "v1.0.0")
+    assert adopted.exit_code == 0, adopted.output
+    assert answers(project, CHURN_ANSWERS) | {"_src_path": None} == {
+        "_commit": "v1.0.0",
+        "_src_path": None,
+        "kind": "model",
+        "model_name": "churn",
+        "package_name": DEFAULT_PACKAGE,
+        "starter": "tabular-classifier",
+    }
+    commit_all(project, "adopted")
+    result = scaffold("update", "--project", project, "--only", "churn")
+    assert result.exit_code == 0, result.output
+    assert (project / CHURN_MODEL).read_text().startswith('"""Network v1.1."""')
+
+
+def test_update_points_every_answers_file_at_a_moved_template(project, history):
+    files = [".copier-answers.yml", CHURN_ANSWERS, f"{PKG}/models/classifier/.copier-answers.model.yml"]
+    for path in files:
+        replace(project / path, f"_src_path: {history[0]}", "_src_path: /gone/template-repo")
+    commit_all(project, "the template moved")
+    for command in ("list", "update"):
+        result = scaffold(command, "--project", project)
+        assert result.exit_code == 4 and "/gone/template-repo" in result.output and "--template" in result.output
+    result = scaffold("update", "--project", project, "--only", "project", "--template", history[0])
+    assert result.exit_code == 0, result.output
+    assert all(answers(project, path)["_src_path"] == str(history[0]) for path in files)
+    assert answers(project)["_commit"] == "v1.1.0" and answers(project, CHURN_ANSWERS)["_commit"] == "v1.0.0"
+
+
+def test_update_of_a_project_in_a_monorepo_folder_leaves_the_rest_alone(history, tmp_path):
+    mono = tmp_path / "mono"
+    shutil.copytree(history[1], mono / "apps" / "ml", symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    (mono / "web").mkdir()
+    (mono / "web/app.js").write_text("one\n")
+    git("init", "-q", cwd=mono)
+    commit_all(mono, "monorepo")
+    (mono / "web/app.js").write_text("two\n")  # someone's work in progress elsewhere
+    (mono / "web/new.js").write_text("new\n")
+    git("add", "web/new.js", cwd=mono)
+    failed = scaffold("update", "--project", mono / "apps/ml", "--vcs-ref", "v9")
+    assert failed.exit_code == 4
+    assert git("diff", "--name-only", cwd=mono) == "web/app.js"
+    assert git("diff", "--cached", "--name-only", cwd=mono) == "web/new.js"
+    result = scaffold("update", "--project", mono / "apps/ml", "--only", "churn")
+    assert result.exit_code == 0, result.output
+    assert answers(mono / "apps/ml", CHURN_ANSWERS)["_commit"] == "v1.1.0"
+    assert git("diff", "--name-only", cwd=mono) == "web/app.js"
+    assert "web/new.js" in git("diff", "--cached", "--name-only", cwd=mono).split()
+    assert (mono / "web/app.js").read_text() == "two\n"
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file of `root` (git's own folder aside) with a digest of its content, and HEAD."""
+    files = {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in root.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout
+    return files | {"HEAD": head}
+
+
+def lose_churn_answers(root: Path) -> None:
+    (root / CHURN_ANSWERS).unlink()
+    commit_all(root, "answers file lost")
+
+
+def forget_version(root: Path) -> None:
+    replace(root / CHURN_ANSWERS, "_commit: v1.0.0\n", "")
+    commit_all(root, "no version")
+
+
+def unversioned_listing(root: Path) -> None:
+    forget_version(root)
+    assert "unknown" in scaffold("list", "--project", root).output
+
+
+BAD_INPUTS = [
+    # (id, prepare the project copy, argv after the command, exit code, one-line message)
+    ("dirty-tree", lambda p: (p / "scratch.txt").write_text("wip"), ["update"], 5, "commit or stash"),
+    ("unknown-version", None, ["update", "--vcs-ref", "v9.9.9"], 4, "'v9.9.9' does not exist"),
+    ("unknown-part", None, ["update", "--only", "nope"], 2, "--only nope: not the project"),
+    ("template-not-a-template", None, ["update", "--template", "/nonexistent"], 4, "no copier.yml"),
+    ("not-a-project", lambda p: (p / ".copier-answers.yml").unlink(), ["update"], 3, "not found"),
+    ("corrupted-answers", lambda p: (p / ".copier-answers.yml").write_text("[: x"), ["list"], 3, "not YAML"),
+    ("outside-git", lambda p: shutil.rmtree(p / ".git"), ["update"], 5, "not in a git repository"),
+    ("model-without-version", forget_version, ["update"], 4, "records no template version"),
+    ("list-no-folder", None, ["list", "--project", "/nonexistent/x"], 3, "is not a folder"),
+    ("adopt-has-answers", None, ["adopt", "churn"], 3, "nothing to adopt"),
+    ("adopt-no-folder", None, ["adopt", "nothere"], 3, "no model folder"),
+    ("adopt-bad-name", None, ["adopt", "../x"], 2, "invalid model name"),
+    ("adopt-bad-starter", lose_churn_answers, ["adopt", "churn", "--starter", "bogus"], 2, "Invalid choice"),
+    ("adopt-unknown-version", lose_churn_answers, ["adopt", "churn", "--vcs-ref", "v7"], 4, "'v7' does not exist"),
+    ("list-shows-unknown", unversioned_listing, ["update", "--only", "churn"], 4, "records no template version"),
+]
+
+
+@pytest.mark.parametrize(
+    ("prepare", "argv", "code", "message"), [row[1:] for row in BAD_INPUTS], ids=[row[0] for row in BAD_INPUTS]
+)
+def test_bad_input_is_one_line_and_changes_nothing(project, prepare, argv, code, message):
+    if prepare:
+        prepare(project)
+    before = snapshot(project)
+    project_option = [] if "--project" in argv else ["--project", project]
+    result = scaffold(*argv, *project_option)
+    assert result.exit_code == code, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], result.output
+    assert "Traceback" not in result.output
+    assert snapshot(project) == before
+
+
+def test_shared_compiles_keep_apart_what_compiles_differently():
+    from jinja2.sandbox import SandboxedEnvironment
+    from scaffold import compiles
+
+    plain, other = SandboxedEnvironment(), SandboxedEnvironment(variable_start_string="[[", variable_end_string="]]")
+    source = "{{ x }}[[ x ]]"
+    with compiles.shared():
+        assert plain.from_string(source).render(x=1) == "1[[ x ]]"
+        assert plain.from_string(source).render(x=2) == "2[[ x ]]"  # the cached code, rendered anew
+        assert other.from_string(source).render(x=3) == "{{ x }}3"
+    assert "compile" not in vars(SandboxedEnvironment)
