@@ -33,43 +33,6 @@ def test_train_then_bundle_the_latest_run(core, cli, workdir):
     assert (workdir / "out.tar.gz").is_file()
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["train", "no_such_model"], "unknown model 'no_such_model'"),
-        (["train", "../etc"], "unknown model"),
-        (["train", "{model}", "trainer.max_epochz=1"], "max_epochz"),
-        (["train", "{model}", "data.path=missing.csv"], "data not found"),
-        (["bundle", "{model}", "--run", "nope"], "no finished run 'nope'"),
-        (["serve"], "give either a MODEL or --bundle"),
-        (["serve", "--bundle", "missing.tar.gz"], "not a readable tar archive"),
-        (["train", "{model}", "--stage", "data"], "is not empty"),
-        (["train", "{model}", "--sagemaker-local", "trainer.speed=1"], "speed"),
-        (["config", "{model}", "trainer.max_epochz=1"], "key: trainer.max_epochz"),
-        (["config", "{model}", "optimizer.lr=fast"], "key: optimizer.lr"),
-        (["config", "{model}", "model.bias=[a]"], "model.bias"),
-        (["bundle", "{model}", "--best", "val_loss"], "has metric 'val_loss'"),
-        (["bundle", "{model}", "--run", "x", "--best", "val_loss"], "not both"),
-        (["bundle", "{model}", "--goal", "min"], "needs --best"),
-        (["runs", "no_such_model"], "unknown model"),
-        (["train", "{model}", "--resume", "nope"], "no run 'nope' of model"),
-        (["train", "{model}", "trainer.max_epochs=0"], "trainer.max_epochs: 0 is not allowed"),
-        (["train", "{model}", "optimizer.lr=-1"], "optimizer.lr: -1.0 is not allowed"),
-        (["train", "{model}", "optimizer.lr=nan"], "optimizer.lr: nan is not allowed"),
-        (["train", "{model}", "data.batch_size=0"], "data.batch_size: 0 is not allowed"),
-        (["train", "{model}", "trainer.precision=fp8"], "trainer.precision: 'fp8' is not allowed"),
-        (["train", "{model}", "scheduler.name=Nope"], "'Nope' is not a scheduler"),
-        (["train", "{model}", "trainer.device=tpu"], "'tpu' is not a device"),
-    ],
-)
-def test_user_errors_are_one_line_and_exit_2(core, cli, workdir, args, message):
-    model = "probe"
-    result = cli(*[a.format(model=model) for a in args])
-    assert result.exit_code == 2
-    assert message in result.output
-    assert "Traceback" not in result.output
-
-
 def test_a_run_resumes_in_its_own_folder_with_its_own_config(core, cli, workdir):
     started = cli("train", "probe", "trainer.max_epochs=2", "trainer.checkpoint_every=1", "optimizer.lr=0.05")
     assert started.exit_code == 0, started.output

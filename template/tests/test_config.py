@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 @pytest.fixture
@@ -54,13 +56,93 @@ def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, me
         ("- a\n- b\n", "expected a mapping"),
         ("trainer:\n  speed: 3\n", "speed"),
         ("trainer:\n  seed: 3\n", "data.path"),
+        ("data: {path: a.csv}\nloop: &x [*x]\n", "a YAML alias refers to a value that contains it"),
+        ("data: {path: a.csv}\nloop: &x {a: *x}\n", "a YAML alias refers to a value that contains it"),
+        pytest.param(
+            "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+            + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 10)}]\n" for a, b in zip("abcde", "bcdef", strict=True)),
+            "more than 100000 values",
+            id="aliases-expanding-to-a-million-values",
+        ),
+        pytest.param("x: " + "[" * 1200 + "]" * 1200 + "\n", "nested too deeply", id="nested-1200-deep"),
+        ("when: 2020-01-01\n", "not a supported primitive type"),
+        ("trainer: [1, 2\n", r"not valid YAML: .* \(line 2, column 1\)"),
     ],
 )
-def test_bad_config_files_are_clear_errors(core, schema, tmp_path, text, message):
+def test_bad_config_files_are_one_line_errors(core, schema, tmp_path, text, message):
     path = tmp_path / "config.yaml"
     path.write_text(text)
-    with pytest.raises(core.config.ConfigError, match=message):
+    with pytest.raises(core.config.ConfigError, match=message) as raised:
         core.config.load(schema, path)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_config_file_that_is_not_utf8_text_is_a_clear_error(core, schema, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"data:\n  path: \xff\xfe.csv\n")
+    with pytest.raises(core.config.ConfigError, match=r"config.yaml: not UTF-8 text \(at byte offset 14\)"):
+        core.config.load(schema, path)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["optimizer.lr=-0.1"], "optimizer.lr: -0.1 is not allowed"),
+        (["optimizer.lr=.inf"], "optimizer.lr: inf is not allowed"),
+        (["optimizer.weight_decay=-1"], "optimizer.weight_decay: -1.0 is not allowed"),
+        (["data.batch_size=0"], "data.batch_size: 0 is not allowed"),
+        (["trainer.max_epochs=-3"], "trainer.max_epochs: -3 is not allowed"),
+        (["trainer.checkpoint_every=-1"], "trainer.checkpoint_every: -1 is not allowed"),
+        (["model.hidden_sizes=[4,0]"], r"model.hidden_sizes: \[4, 0\] is not allowed; expected sizes of 1 or more"),
+        (["model.dropout=1.0"], "model.dropout: 1.0 is not allowed; expected 0 or more, below 1"),
+        (["model.dropout=nan"], "model.dropout: nan is not allowed"),
+        (["model.hidden_sizes=&x [*x]"], "not valid YAML: YAML recursive aliases are not supported"),
+        (["model.hidden_sizes=[1"], "not valid YAML"),
+    ],
+)
+def test_values_no_run_can_use_are_refused_naming_the_key(core, tmp_path, config_file, overrides, message):
+    @dataclass
+    class Network:  # a model's section declares its own rules; core's `validate` checks them
+        hidden_sizes: list[int] = field(default_factory=lambda: [8])
+        dropout: float = 0.1
+
+        def rules(self):
+            config = core.config
+            return [
+                config.Rule("hidden_sizes", self.hidden_sizes, config.each(config.at_least(1)), "sizes of 1 or more"),
+                config.Rule("dropout", self.dropout, config.between(0, 1, high_allowed=False), "0 or more, below 1"),
+            ]
+
+    @dataclass
+    class Config(core.config.RunConfig):
+        model: Network = field(default_factory=Network)
+
+    assert core.config.load(Config, config_file).model.dropout == 0.1
+    with pytest.raises(core.config.ConfigError, match=message) as raised:
+        core.config.load(Config, config_file, overrides)
+    assert "\n" not in str(raised.value)
+
+
+KEYS = ["trainer.max_epochs", "optimizer.lr", "data.features", "model.hidden_sizes", "scheduler.args", "trainer", "a.b"]
+VALUES = ["nan", "-inf", "1e999", "[", "&x [*x]", "{a: *b}", "${x}", "${oc.env:NOPE}", "!!binary x", "~", "'", "[[["]
+OVERRIDE = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        "{}={}".format, st.sampled_from(KEYS) | st.text(max_size=12), st.sampled_from(VALUES) | st.text(max_size=9)
+    ),
+    st.builds("--{}".format, st.text(max_size=20)),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(overrides=st.lists(OVERRIDE, max_size=4))
+def test_any_overrides_give_a_config_or_a_one_line_error(core, schema, config_file, overrides):
+    try:
+        loaded = core.config.load(schema, config_file, overrides)
+    except core.errors.ProjectError as error:
+        assert str(error) and "\n" not in str(error), repr(str(error))
+    else:
+        assert isinstance(loaded, schema)
 
 
 def test_missing_config_file_is_a_clear_error(core, schema, tmp_path):

@@ -110,3 +110,10 @@ def test_a_jobs_channels_replace_the_configs_sources(core):
         None,
     )
     assert core.config.channel_sources(settings) == {"train": settings.path, "validation": settings.validation}
+
+
+def test_a_row_of_a_folder_of_shards_is_named_by_its_file_and_row(core, tmp_path):
+    (tmp_path / "a.csv").write_text("x,label\n1,a\n2,b\n")
+    (tmp_path / "b.csv").write_text("x,label\n3,a\n")
+    assert core.data.row_origin(tmp_path, 1) == f"{tmp_path / 'a.csv'}: row 2 (line 3)"
+    assert core.data.row_origin(tmp_path, 2) == f"{tmp_path / 'b.csv'}: row 1 (line 2)"

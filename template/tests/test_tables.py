@@ -53,15 +53,54 @@ def test_shards_with_different_headers_are_refused_naming_the_file(core, tmp_pat
         ("nan", "column 'y' is empty or NaN"),
         ("inf", "column 'y' is inf"),
         ("-inf", "column 'y' is -inf"),
-        ("1,5", "not readable as CSV"),  # one field too many
+        ("1,5", "line 3: 4 values, but the header has 3 columns"),  # one field too many
         ("two", r"column 'y' is non-numeric \('two'\)"),
     ],
 )
 def test_a_feature_that_is_not_a_finite_number_is_refused_naming_file_and_row(core, tmp_path, cell, message):
     source = write_csv(tmp_path / "a.csv", f"x,y,label\n1,2,a\n3,{cell},b\n")
-    where = r"row 2 \(line 3\): " if "readable" not in message else ""
+    where = r"row 2 \(line 3\): " if "line 3" not in message else ""
     with pytest.raises(core.data.DataError, match=rf"a\.csv: {where}{message}"):
         core.data.load_tabular(source, "label")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column_name(core, tmp_path):
+    source = tmp_path / "a.csv"
+    source.write_bytes("x,y,label\n1,2,a\n3,4,b\n".encode("utf-8-sig"))
+    assert core.data.read_rows(source)[0] == ["x", "y", "label"]
+    assert core.data.load_tabular(source, "label").feature_names == ["x", "y"]
+
+
+def read_stream(core, source):
+    return list(core.streaming.ShardStream([source], ["x", "y"], "label", 2, ["a", "b"]))
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda core, source: core.data.load_tabular(source, "label"),
+        lambda core, source: core.data.read_rows(source),
+        read_stream,
+    ],
+    ids=["load_tabular", "read_rows", "stream"],
+)
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"x,y,label\n1,2,a\n3,b\n", "line 3: 2 values, but the header has 3 columns"),
+        (b"x,y,label\n1,2,a\n\n3,4,b,9\n", "line 4: 4 values, but the header has 3 columns"),
+        (b"x,y,label\n1,2,a\n3,4,\xe0\n", "line 3: not UTF-8 text"),
+        (b"x,y,label\n1,2,a\n\xe0,4,b\n", "line 3: not UTF-8 text"),
+        (bytes(range(256)) * 4, "not a CSV file of UTF-8 text"),
+        ("x,y,label\n1,2,a\n".encode("utf-16"), "not a CSV file of UTF-8 text"),
+    ],
+    ids=["missing-value", "extra-value", "latin-1-label", "latin-1-feature", "binary", "utf-16"],
+)
+def test_csv_lines_that_are_not_rows_of_utf8_text_are_refused_naming_the_line(core, tmp_path, read, content, message):
+    source = tmp_path / "a.csv"
+    source.write_bytes(content)
+    with pytest.raises(core.data.DataError, match=rf"a\.csv: {message}"):
+        read(core, source)
 
 
 @pytest.mark.parametrize(

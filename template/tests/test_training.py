@@ -71,3 +71,39 @@ def test_sagemaker_environment_decides_paths_data_and_overrides(core, tmp_path):
     assert core.environment.data_source("train", "data/samples", environ) == tmp_path / "train"
     assert core.environment.hyperparameter_overrides(environ) == ["optimizer.name=SGD", "trainer.max_epochs=3"]
     assert core.environment.data_source("train", "data/samples", {}).as_posix() == "data/samples"
+
+
+def test_a_run_records_its_status_and_metrics_are_json_without_nan(core, problem, tmp_path):
+    _, result = fit(core, problem, tmp_path, epochs=2)
+    assert core.runs.status(tmp_path) == ("finished", "") and core.runs.is_finished(tmp_path)
+    core.training.save_results(nn.Linear(2, 2), {"val_loss": float("nan"), "val_r2": float("-inf")}, result.paths)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"val_loss": None, "val_r2": None}
+
+
+def test_a_loss_that_is_not_a_number_stops_the_run_and_marks_it_failed(core, tmp_path):
+    features = torch.full((32, 2), 3e38)  # finite, but logits beyond float32
+    loader = DataLoader(TensorDataset(features, torch.arange(32) % 2), batch_size=8)
+    with pytest.raises(core.training.TrainingError, match="epoch 1: the training loss is inf"):
+        fit(core, (loader, loader), tmp_path)
+    state, error = core.runs.status(tmp_path)
+    assert state == "failed" and error.startswith("epoch 1: the training loss is inf")
+    assert not core.runs.is_finished(tmp_path) and not (tmp_path / "model.pt").exists()
+
+
+def test_an_unreadable_checkpoint_is_a_clear_error_that_leaves_the_run_as_it_was(core, problem, tmp_path):
+    fit(core, problem, tmp_path, epochs=2)
+    before = (tmp_path / "status.json").read_text()
+    (tmp_path / "checkpoints" / "last.pt").write_bytes(b"cut short")
+    with pytest.raises(core.checkpoints.CheckpointError, match=r"last.pt cannot be read .*; delete it to start over"):
+        fit(core, problem, tmp_path, epochs=4)
+    assert (tmp_path / "status.json").read_text() == before
+
+
+def test_an_interrupted_checkpoint_write_leaves_no_partial_file(core, tmp_path):
+    class Unpicklable:
+        def __reduce__(self):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        core.checkpoints.save(tmp_path / "last.pt", {"x": Unpicklable()})
+    assert list(tmp_path.iterdir()) == []

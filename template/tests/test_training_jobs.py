@@ -120,6 +120,7 @@ def test_torchrun_trains_on_two_processes_and_only_rank_0_saves(core, model, pac
         "metrics.json",
         "model.pt",
         "run.json",
+        "status.json",
     ]
     assert len((run_dir / "history.jsonl").read_text().splitlines()) == 3  # rank 0 alone logged
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from . import bootstrap_cli, data_cli, release_cli
-from .cli_errors import EndpointUrlOpt, user_errors
+from .cli_errors import EndpointUrlOpt, interruptible, user_errors
 from .cli_options import BestOpt, GoalOpt, ModelArg, Overrides, RunOpt, model_config, pick_run, ranking
 from .core import bundle as bundles
 from .core import (
@@ -95,27 +94,44 @@ def list_runs(
         str | None, typer.Option("--sort", help="Rank by this metric instead of the model's goal metric.")
     ] = None,
     goal: GoalOpt = None,
-    all_runs: Annotated[bool, typer.Option("--all", help="Oldest first, including runs without the metric.")] = False,
+    all_runs: Annotated[
+        bool, typer.Option("--all", help="Every run, oldest first, with its status (unfinished runs too).")
+    ] = False,
 ) -> None:
     """List MODEL's finished runs, best first by its goal metric: metrics, the params that vary, commit, tracker run."""
     with user_errors():
         metric, direction = ranking(model, sort, goal)
-        found = runs.summaries(model) if all_runs else runs.ranked(model, metric, direction)
+        found = runs.summaries(model, unfinished=True) if all_runs else runs.ranked(model, metric, direction)
+        unfinished = len(runs.every_run(model)) - len(runs.list_runs(model))
     if not found:
-        out.print(f"model '{model}' has no finished run{'' if all_runs else ' with ' + metric} yet")
-        return
+        out.print(f"model '{model}' has no {'run' if all_runs else 'finished run with ' + metric} yet")
+    else:
+        _print_runs(found, metric, direction, all_runs)
+    if unfinished and not all_runs:
+        out.print(f"{unfinished} run(s) did not finish (failed, interrupted or running): see `runs {model} --all`")
+
+
+def _print_runs(found: list[runs.RunSummary], metric: str, direction: str, with_status: bool) -> None:
     names = [metric, *sorted({name for run in found for name in run.metrics} - {metric})]
     params = runs.varying_params(found)
     headers = [f"{metric} ({direction})", *names[1:], *params]
     numbers = [Column(header, justify="right", overflow="fold") for header in headers]
     run_column = Column("run", no_wrap=True, min_width=max(len(run.path.name) for run in found))
-    table = Table(run_column, *numbers, Column("data", no_wrap=True), Column("commit", no_wrap=True), "tracker run")
+    status = [Column("status", no_wrap=True)] if with_status else []
+    table = Table(run_column, *status, *numbers, Column("data", no_wrap=True), Column("commit", no_wrap=True))
+    table.add_column("tracker run")
     for index, run in enumerate(found):
         metrics = [_number(run.metrics.get(name)) for name in names]
         values = [str(column[index]) for column in params.values()]
         data = fingerprint.shown(run.provenance)
-        table.add_row(run.path.name, *metrics, *values, data, _commit(run.provenance), _tracker_run(run.provenance))
+        state = [run.status] if with_status else []
+        table.add_row(
+            run.path.name, *state, *metrics, *values, data, _commit(run.provenance), _tracker_run(run.provenance)
+        )
     out.print(table)
+    for run in found if with_status else []:
+        if run.error:
+            out.print(f"{run.path.name} {run.status}: {escape(run.error)}", highlight=False)
 
 
 @app.command()
@@ -141,7 +157,7 @@ def train(
     endpoint_url: EndpointUrlOpt = None,
 ) -> None:
     """Train MODEL from its config.yaml plus overrides; the run lands in runs/MODEL/<run-id>/."""
-    with user_errors():
+    with user_errors(), interruptible():
         overrides = list(overrides or [])
         if remote:
             _remote_training(model, overrides, wait, endpoint_url)
@@ -153,7 +169,7 @@ def train(
             run_dir = _local_job(model, overrides)
             out.print(f"job finished; its model and output are in [bold]{run_dir}[/bold]")
             return
-        result = _resume(model, resume, overrides) if resume else registry.module(model, "train").main(overrides)
+        result = _resume(model, resume, overrides) if resume else _train(model, overrides)
     stopped = f"stopped early after epoch {result.epochs}; " if getattr(result, "stopped_early", False) else ""
     out.print(f"run saved to [bold]{result.paths.model_dir}[/bold]  {stopped}{_format(result.metrics)}")
 
@@ -191,11 +207,17 @@ def serve(
     with user_errors():
         if (model is None) == (bundle_path is None):
             raise ProjectError("give either a MODEL or --bundle PATH")
-        path = bundle_path or _bundle(model, runs.find_run(model, run), None)
-        with local_endpoint.running(path, host, port) as (url, process):
-            out.print(f"serving {path} at [bold]{url}[/bold] (Ctrl-C stops)")
-            with suppress(KeyboardInterrupt):
-                process.wait()
+        local_endpoint.check_port(host, port)
+        try:
+            with local_endpoint.sigterm_as_interrupt():
+                path = bundle_path or _bundle(model, runs.find_run(model, run), None)
+                with local_endpoint.running(path, host, port) as (url, process):
+                    out.print(f"serving {path} at [bold]{url}[/bold] (Ctrl-C stops)")
+                    code = process.wait()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the server is stopped and its folder removed
+            out.print("stopped")
+            return
+        raise ProjectError(f"the server stopped by itself (exit code {code})")
 
 
 @app.command()
@@ -212,13 +234,20 @@ def smoke(model: ModelArg, overrides: Overrides = None) -> None:
             answers = [client.invoke(url, example.body, example.content_type) for example in examples]
         for answer in answers:
             if answer.status != 200:
-                raise ProjectError(f"the endpoint answered {answer.status}: {answer.body.decode()}")
+                raise ProjectError(f"the endpoint answered {answer.status}: {answer.body.decode(errors='replace')}")
         predictions = [answer.json()["predictions"][0] for answer in answers]
         _print_predictions(declared, examples, predictions)
 
 
 for command in (release_cli.promote, release_cli.approve, release_cli.deploy, release_cli.invoke):
     app.command()(command)
+
+
+def _train(model: str, overrides: list[str]):
+    """A new run of MODEL; a run folder an error leaves empty is removed."""
+    main = registry.module(model, "train").main
+    with runs.no_empty_runs(model):
+        return main(overrides)
 
 
 def _resume(model: str, run_id: str, overrides: list[str]):

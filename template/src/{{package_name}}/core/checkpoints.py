@@ -7,20 +7,31 @@ random generator's state, so a resumed seeded run ends where an uninterrupted on
 
 from __future__ import annotations
 
+import pickle
 import random
 from pathlib import Path
 
 import torch
 
+from .errors import ProjectError
+
 LAST = "last.pt"  # written every `trainer.checkpoint_every` epochs
 BEST = "best.pt"  # the weights of the epoch with the best goal metric so far
+
+
+class CheckpointError(ProjectError):
+    """A checkpoint file that cannot be read back (cut short, or not a checkpoint)."""
 
 
 def save(path: Path, state: dict) -> None:
     """Write `state` to `path` so that a killed process never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.partial")
-    torch.save(state, partial)
+    try:
+        torch.save(state, partial)
+    except BaseException:  # interrupted, or out of space: no half file left behind
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
 
 
@@ -28,7 +39,11 @@ def load(path: Path, device: torch.device | str = "cpu") -> dict | None:
     """The state saved at `path` with its tensors on `device`, or None when there is none."""
     if not path.is_file():
         return None
-    return torch.load(path, map_location=device, weights_only=True)
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
+        message = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CheckpointError(f"checkpoint {path} cannot be read ({message}); delete it to start over") from error
 
 
 def random_state() -> dict:

@@ -87,6 +87,17 @@ def load_regression(source: Path, target: str, features: list[str] | None = None
     return _tabular(source, matrix, values, names, [])
 
 
+def row_origin(source: Path, index: int) -> str:
+    """Where the row at `index` of `source` (counting across its files from 0, as `read_rows` gives them) is."""
+    tables = _tables()
+    for file in tables.shard_files(source):
+        rows = tables.count_rows(file)
+        if index < rows:
+            return f"{file}: {tables.where(file, index)}"
+        index -= rows
+    return f"{source}: row {index + 1}"
+
+
 def split(data: TabularData, val_fraction: float, seed: int) -> tuple[TensorDataset, TensorDataset]:
     """A seeded random train/validation split (validation gets at least one row)."""
     train, val = split_indices(len(data), val_fraction, seed)

@@ -7,12 +7,15 @@ array without a second copy, with class indices or numeric targets. The shards o
 have the same columns in the same order. Feature values must be finite numbers: a non-numeric,
 empty, NaN or infinite one is a `DataError` naming the file and row (rows count from 1; in a CSV
 file row 1 is line 2, after the header). As in pyarrow's own CSV reading, a newline always ends a
-row, even inside quotes.
+row, even inside quotes. A CSV file is UTF-8 text (a byte-order mark is dropped); a line that is
+not, or that has more or fewer values than the header, is a `DataError` naming the line.
 """
 
 from __future__ import annotations
 
 import bisect
+import csv
+import gzip
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -76,11 +79,11 @@ def header(file: Path) -> list[str]:
             return pq.read_schema(file).names
         with pa.input_stream(file, compression="detect") as stream:  # `.csv.gz` too
             line, _ = _first_line(stream)
-        return pcsv.read_csv(pa.py_buffer(line)).schema.names
-    except pa.ArrowInvalid as error:
+        return _names(line, file)
+    except (pa.ArrowInvalid, OSError) as error:  # OSError: a `.gz` file that is not gzip, say
         if "Empty CSV file" in str(error):
             raise DataError(f"{file}: empty file, expected a header row") from error
-        raise DataError(f"{file}: not readable as {_kind(file)}: {error}") from error
+        raise DataError(f"{file}: not readable as {_kind(file)}: {_first(error)}") from error
 
 
 def shared_header(files: Sequence[Path]) -> list[str]:
@@ -117,10 +120,12 @@ def record_batches(
         return
     try:
         yield from _csv_batches(file, columns)
-    except pa.ArrowInvalid as error:
+    except (pa.ArrowInvalid, OSError) as error:
+        if "invalid UTF8" in str(error) or "columns, got" in str(error):
+            _raise_bad_line(file)
         if "conversion error" in str(error):
             _raise_bad_number(file, [name for name, kind in columns.items() if kind == FLOAT])
-        raise DataError(f"{file}: not readable as CSV: {error}") from error
+        raise DataError(f"{file}: not readable as CSV: {_first(error)}") from error
 
 
 def blocks(
@@ -258,7 +263,8 @@ def _csv_batches(file: Path, columns: Mapping[str, pa.DataType]) -> Iterator[pa.
     """
     with pa.input_stream(file, compression="detect") as stream:
         line, rest = _first_line(stream)
-        names = pcsv.read_csv(pa.py_buffer(line)).schema.names
+        names = _names(line, file)
+        _refuse_missing_columns(file, columns, names)
         read = pcsv.ReadOptions(column_names=names, block_size=max(1 << 20, 1024 * len(names)))  # whole rows
         convert = pcsv.ConvertOptions(column_types=dict(columns), include_columns=list(columns))
         while True:
@@ -271,6 +277,52 @@ def _csv_batches(file: Path, columns: Mapping[str, pa.DataType]) -> Iterator[pa.
             rest = text[cut:]
             if not more:
                 return
+
+
+def _names(line: bytes, file: Path) -> list[str]:
+    """The column names of a CSV file's first line; a line that is not UTF-8 text is a `DataError`."""
+    if b"\0" in line or not _is_utf8(line):
+        raise DataError(f"{file}: not a CSV file of UTF-8 text (its first line is not); save it as UTF-8 CSV")
+    return pcsv.read_csv(pa.py_buffer(line)).schema.names
+
+
+def _refuse_missing_columns(file: Path, columns: Mapping[str, pa.DataType], names: Sequence[str]) -> None:
+    missing = [name for name in columns if name not in names]
+    if missing:
+        raise DataError(f"{file}: missing column(s) {missing}; the header is {list(names)}")
+
+
+def _raise_bad_line(file: Path) -> None:
+    """Name the first line of a CSV file that is not UTF-8 text, or has not as many values as its header."""
+    expected = None
+    with (gzip.open if file.name.lower().endswith(".gz") else open)(file, "rb") as lines:
+        for number, line in enumerate(lines, 1):
+            if not _is_utf8(line):
+                raise DataError(f"{file}: line {number}: not UTF-8 text; save the file as UTF-8")
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            if not text:
+                continue  # empty lines are skipped, as pyarrow does
+            try:
+                count = len(next(csv.reader([text])))
+            except csv.Error:  # a value over the csv module's size limit, say: not a count to compare
+                continue
+            expected = expected or count
+            if count != expected:
+                raise DataError(f"{file}: line {number}: {count} values, but the header has {expected} columns")
+    raise DataError(f"{file}: not readable as CSV")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _first(error: Exception) -> str:
+    """The first line of an error's message."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _first_line(stream: pa.NativeFile) -> tuple[bytes, bytes]:
@@ -345,6 +397,7 @@ def _parquet_batches(
         parquet = pq.ParquetFile(file, pre_buffer=False)  # pre-buffering reads whole row groups ahead
     except pa.ArrowException as error:
         raise DataError(f"{file}: not readable as Parquet: {error}") from error
+    _refuse_missing_columns(file, columns, parquet.schema_arrow.names)
     rows = max(1024, PARQUET_BLOCK_BYTES // (4 * max(1, len(columns))))
     start = 0
     for batch in parquet.iter_batches(rows, row_groups=row_groups, columns=list(columns), use_threads=False):

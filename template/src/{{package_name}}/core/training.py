@@ -6,11 +6,12 @@ the learning-rate schedule, early stopping on the model's goal metric. `fit` kee
 checkpoint (every `trainer.checkpoint_every` epochs and at the end) and the best one, resumes
 from the last when the run's checkpoint folder has one (a killed local run, or a SageMaker job
 restarted on spot capacity), and saves the **best** epoch's weights and scores as the run's model.
+The run's status (runs.STATUS) says whether it finished, failed (a loss that is not a number, say)
+or was interrupted; only finished runs are picked for bundling and serving.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import shutil
@@ -94,22 +95,26 @@ def fit(
     seed_everything(trainer.seed)
     loop = Loop(model, loss_fn, step or (declared and declared.step) or default_step, run_config, goal)
     watch = GoalWatch(goal.metric, goal.direction, trainer.early_stopping_patience, trainer.early_stopping_min_delta)
-    first_epoch = loop.resume(paths.checkpoint_dir / checkpoints.LAST, watch)
-    if main:
-        config.save(run_config, paths.model_dir / runs.CONFIG)
-    if distributed.world_size() > 1:
-        print(f"rank {distributed.rank()}/{distributed.world_size()} on {loop.device}", flush=True)
-    tracker = tracking.Tracker(experiment, paths.output_dir, enabled=main)
-    epoch = first_epoch
-    with tracker, _progress(trainer.progress and main) as bar:
+    last_checkpoint = paths.checkpoint_dir / checkpoints.LAST
+    first_epoch = epoch = loop.resume(last_checkpoint, watch)  # an unreadable checkpoint leaves the run as it was
+    with (
+        runs.recording(paths.model_dir, last_checkpoint, enabled=main),  # running, then finished, failed or interrupted
+        tracking.Tracker(experiment, paths.output_dir, enabled=main) as tracker,
+        _progress(trainer.progress and main) as bar,
+    ):
+        if main:
+            config.save(run_config, paths.model_dir / runs.CONFIG)
+        if distributed.world_size() > 1:
+            print(f"rank {distributed.rank()}/{distributed.world_size()} on {loop.device}", flush=True)
         tracker.log_params(config.to_dict(run_config))
         tracker.log_data(config.channel_sources(run_config.data))
         task = bar.add_task(experiment, total=trainer.max_epochs, completed=first_epoch, scores="")
         for epoch in range(first_epoch + 1, first_epoch if watch.should_stop else trainer.max_epochs + 1):
             if isinstance(train_loader.sampler, DistributedSampler):
                 train_loader.sampler.set_epoch(epoch)
-            scores = {"train_loss": _finite(distributed.mean(loop.train_epoch(train_loader)), epoch)}
+            scores = {"train_loss": _finite("training", distributed.mean(loop.train_epoch(train_loader)), epoch)}
             scores.update(loop.evaluate(val_loader, metrics))
+            _finite("validation", scores["val_loss"], epoch)
             loop.schedule.after_epoch(_goal_value(scores, goal))
             if watch.update(scores[goal.metric], epoch, scores) and main:
                 checkpoints.save(paths.checkpoint_dir / checkpoints.BEST, {"model": model.state_dict()})
@@ -117,7 +122,7 @@ def fit(
             bar.update(task, advance=1, scores=_format(scores))
             last = epoch == trainer.max_epochs or watch.should_stop
             if main and (last or (trainer.checkpoint_every and epoch % trainer.checkpoint_every == 0)):
-                checkpoints.save(paths.checkpoint_dir / checkpoints.LAST, loop.state_dict(epoch, watch))
+                checkpoints.save(last_checkpoint, loop.state_dict(epoch, watch))
             if watch.should_stop:
                 break
         best = {**watch.best_scores, "epoch": watch.best_epoch}
@@ -243,7 +248,7 @@ def save_results(model: nn.Module, scores: dict[str, float], paths: RunPaths) ->
     paths.model_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), paths.model_dir / runs.WEIGHTS)
     paths.output_dir.mkdir(parents=True, exist_ok=True)
-    (paths.output_dir / runs.METRICS).write_text(json.dumps(scores, indent=2) + "\n")
+    runs.write_json(paths.output_dir / runs.METRICS, scores)  # NaN (no JSON number) as null
     if paths.output_dir.resolve() != paths.model_dir.resolve():
         for name in (runs.METRICS, tracking.HISTORY, runs.PROVENANCE):
             if (paths.output_dir / name).is_file():
@@ -264,10 +269,10 @@ def _goal_value(scores: dict[str, float], goal: contract.Goal) -> float:
     return scores[goal.metric]
 
 
-def _finite(loss: float, epoch: int) -> float:
+def _finite(kind: str, loss: float, epoch: int) -> float:
     if not math.isfinite(loss):
         raise TrainingError(
-            f"epoch {epoch}: the training loss is {loss}; look for NaN or infinite values in the data, "
+            f"epoch {epoch}: the {kind} loss is {loss}; look for NaN or infinite values in the data, "
             "or lower optimizer.lr"
         )
     return loss

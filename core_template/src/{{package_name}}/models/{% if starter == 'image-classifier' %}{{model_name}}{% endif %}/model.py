@@ -25,9 +25,15 @@ class NetworkConfig:
     widths: list[int] = field(default_factory=lambda: [16, 32, 64])  # one convolution block each
     dropout: float = 0.1
 
-    def __post_init__(self) -> None:
-        if self.channels not in MODES:
-            raise config.ConfigError(f"model.channels must be 1 (greyscale) or 3 (RGB), not {self.channels}")
+    def rules(self) -> list[config.Rule]:
+        """Values the network cannot use (`config.validate` checks them, keys relative to `model`)."""
+        smallest = 2 ** len(self.widths)  # each convolution block halves the image
+        return [
+            config.Rule("channels", self.channels, config.among(MODES), "1 (greyscale) or 3 (RGB)"),
+            config.Rule("widths", self.widths, config.each(config.at_least(1)), "widths of 1 or more"),
+            config.Rule("image_size", self.image_size, config.at_least(smallest), f"{smallest} or more (2 ** blocks)"),
+            config.Rule("dropout", self.dropout, config.between(0, 1, high_allowed=False), "0 or more, below 1"),
+        ]
 
 
 @dataclass

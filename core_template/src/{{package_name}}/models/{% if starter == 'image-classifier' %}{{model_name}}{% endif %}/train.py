@@ -19,7 +19,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
-from ...core import config, data, distributed, environment, training
+from ...core import codecs, config, data, distributed, environment, training
 from . import model
 
 NAME = __package__.rsplit(".", 1)[-1]
@@ -36,8 +36,14 @@ class ImageFiles(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        with Image.open(self.files[index]) as image:
-            return model.to_tensor(image, self.settings, str(self.files[index])), self.targets[index]
+        path = self.files[index]
+        try:
+            with Image.open(path) as image:
+                return model.to_tensor(image, self.settings, str(path)), self.targets[index]
+        except OSError as error:  # not an image, or cut short (Pillow's UnidentifiedImageError is an OSError)
+            raise data.DataError(f"{path}: not a readable image ({error.strerror or error})") from None
+        except codecs.PayloadError as error:
+            raise data.DataError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> training.TrainingResult:
@@ -54,7 +60,6 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     all_labels = labels + held_out[1]
     dataset = ImageFiles(files + held_out[0], [cfg.data.classes.index(label) for label in all_labels], cfg.model)
     with distributed.process_group():
-        paths = distributed.from_main(lambda: environment.run_paths(NAME))
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
         train, val = data.train_and_validation(len(files), len(held_out[0]), cfg.data.val_fraction, cfg.trainer.seed)
         train_loader, val_loader = data.dataset_loaders(
@@ -66,7 +71,9 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
             **data.loader_options(cfg.data),
         )
         training.seed_everything(cfg.trainer.seed)
-        return training.fit(model.build(cfg), nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
+        network = model.build(cfg)
+        paths = distributed.from_main(lambda: environment.run_paths(NAME))  # the run folder, once all else is ready
+        return training.fit(network, nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
 
 
 if __name__ == "__main__":

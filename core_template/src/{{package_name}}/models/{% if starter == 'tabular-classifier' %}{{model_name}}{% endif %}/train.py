@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     dataset = None if cfg.data.streaming else read(cfg)
     with distributed.process_group():
         train_loader, val_loader, features = loaders(cfg, dataset, distributed.rank(), distributed.world_size())
-        paths = distributed.from_main(lambda: environment.run_paths(NAME))
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg)
         network.fit_standardization(features)
+        paths = distributed.from_main(lambda: environment.run_paths(NAME))  # the run folder, once all else is ready
         return training.fit(network, nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)
 
 

@@ -27,6 +27,13 @@ class NetworkConfig:
     hidden_sizes: list[int] = field(default_factory=lambda: [32, 32])
     dropout: float = 0.0
 
+    def rules(self) -> list[config.Rule]:
+        """Values the network cannot use (`config.validate` checks them, keys relative to `model`)."""
+        return [
+            config.Rule("hidden_sizes", self.hidden_sizes, config.each(config.at_least(1)), "sizes of 1 or more"),
+            config.Rule("dropout", self.dropout, config.between(0, 1, high_allowed=False), "0 or more, below 1"),
+        ]
+
 
 @dataclass
 class Config(config.RunConfig):

@@ -31,11 +31,10 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     rows = read_columns(cfg.data)
     held_out = read_validation(cfg.data)
     with distributed.process_group():
-        paths = distributed.from_main(lambda: environment.run_paths(NAME))
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg)
-        inputs, targets = tensors(network, cfg.data, rows + held_out)
+        inputs, targets = tensors(network, cfg.data, rows, held_out)
         train, val = data.train_and_validation(len(rows), len(held_out), cfg.data.val_fraction, cfg.trainer.seed)
         train_loader, val_loader = data.dataset_loaders(
             TensorDataset(inputs[train], targets[train]),
@@ -47,6 +46,7 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
         )
         network.fit_standardization(inputs[train], targets[train])
         loss = model.StandardizedMSE(network.target_std)
+        paths = distributed.from_main(lambda: environment.run_paths(NAME))  # the run folder, once all else is ready
         return training.fit(network, loss, train_loader, val_loader, cfg, paths, NAME, metrics=tasks.REGRESSION.metrics)
 
 
@@ -73,14 +73,40 @@ def read_validation(settings: model.TableConfig) -> list[dict[str, str]]:
     return rows
 
 
-def tensors(network: model.TabularRegressor, settings: model.TableConfig, rows: list[dict]) -> tuple[torch.Tensor, ...]:
-    """The rows as network inputs, and their targets."""
+def tensors(
+    network: model.TabularRegressor, settings: model.TableConfig, rows: list[dict], held_out: list[dict]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training rows, then the held-out ones, as network inputs and their targets.
+
+    A value that is not a finite number, or not a known category, is an error naming its file and row.
+    """
+    parts = [(rows, settings.path), (held_out, settings.validation)]
+    encoded = [_checked(network, settings, part, Path(str(source))) for part, source in parts if part]
+    return torch.cat([inputs for inputs, _ in encoded]), torch.cat([targets for _, targets in encoded])
+
+
+def _checked(network, settings: model.TableConfig, rows: list[dict], source: Path) -> tuple[torch.Tensor, ...]:
     try:
         inputs = network.encode([[row[name] for name in settings.features] for row in rows])
-        targets = instances.numbers([row[settings.target] for row in rows], f"target '{settings.target}'")
+        targets = instances.numbers([row[settings.target] for row in rows], f"column '{settings.target}'")
     except codecs.PayloadError as error:
-        raise data.DataError(f"{settings.path}: {error}") from error
-    return inputs, torch.tensor(targets)
+        for index, row in enumerate(rows):  # the first bad row, to name it
+            problem = _problem(network, settings, row)
+            if problem:
+                raise data.DataError(f"{data.row_origin(source, index)}: {problem}") from None
+        raise data.DataError(f"{source}: {error}") from None
+    return inputs, torch.tensor(targets, dtype=torch.float32)
+
+
+def _problem(network, settings: model.TableConfig, row: dict) -> str | None:
+    """What is wrong with one row, naming its column (None: nothing)."""
+    try:
+        for name in [*network.numeric, settings.target]:
+            instances.numbers([row[name]], f"column '{name}'")
+        network.encode([[row[name] for name in settings.features]])
+    except codecs.PayloadError as error:
+        return str(error).removeprefix("row 0: ")  # `encode` counts the rows it is given from 0
+    return None
 
 
 if __name__ == "__main__":

@@ -35,6 +35,13 @@ class NetworkConfig:
     min_count: int = 2  # words seen fewer times in the training texts are unknown
     max_tokens: int = 64  # longer texts are cut to their first `max_tokens` words
 
+    def rules(self) -> list[config.Rule]:
+        """Values the network cannot use (`config.validate` checks them, keys relative to `model`)."""
+        return [
+            config.Rule(name, getattr(self, name), config.at_least(1), "1 or more")
+            for name in ("embedding_dim", "min_count", "max_tokens")
+        ]
+
 
 @dataclass
 class Config(config.RunConfig):

@@ -59,9 +59,6 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     tokenizer = model.Tokenizer.build([texts[i] for i in train], cfg.model.min_count, cfg.model.max_tokens)
     encoded = [(tokenizer.encode(text), target) for text, target in zip(texts, targets, strict=True)]
     with distributed.process_group():
-        paths = distributed.from_main(lambda: environment.run_paths(NAME))
-        if distributed.is_main():
-            tokenizer.save(paths.model_dir / model.VOCAB)
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
         train_loader, val_loader = data.dataset_loaders(
             [encoded[i] for i in train],
@@ -75,6 +72,9 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg, tokenizer)
         loss = nn.CrossEntropyLoss()
+        paths = distributed.from_main(lambda: environment.run_paths(NAME))  # the run folder, once all else is ready
+        if distributed.is_main():
+            tokenizer.save(paths.model_dir / model.VOCAB)
         return training.fit(network, loss, train_loader, val_loader, cfg, paths, NAME, artifacts=CONTRACT.artifacts)
 
 
