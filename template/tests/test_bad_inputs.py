@@ -184,6 +184,27 @@ def test_a_run_that_fails_in_training_is_marked_failed_and_never_picked(core, cl
     assert f"{run_dir.name} failed: epoch 1: the training loss is inf" in everything.output, everything.output
 
 
+class Unreadable(torch.utils.data.Dataset):
+    """A dataset whose items fail as a data file with a bad row would."""
+
+    def __init__(self, error: type[Exception]):
+        self.error = error
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int):
+        raise self.error("d.csv: row 3 (line 4): column 'y' is empty or NaN")
+
+
+def test_an_error_raised_in_a_dataloader_worker_is_reported_as_its_own_line(core):
+    loader = torch.utils.data.DataLoader(Unreadable(core.errors.ProjectError), num_workers=1)
+    with pytest.raises(core.errors.ProjectError) as raised:
+        next(iter(loader))
+    assert "Traceback" in str(raised.value)  # torch carries the worker's traceback in the message
+    assert core.errors.one_line(raised.value) == "d.csv: row 3 (line 4): column 'y' is empty or NaN"
+
+
 def watch_and_signal(run_root: Path, number: int, send) -> threading.Thread:
     """A thread that sends signal `number` (with `send`) once a run under `run_root` has a checkpoint."""
 

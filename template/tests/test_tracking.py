@@ -35,6 +35,15 @@ def test_run_folder_records_history_and_provenance_without_a_backend(core, git_w
     assert (provenance["git_commit"], provenance["git_dirty"]) == (head_commit, False)
 
 
+def test_a_non_finite_metric_is_recorded_as_null_in_valid_json(core, tmp_path):
+    run_dir = tmp_path / "runs" / "m" / "r1"
+    with core.tracking.Tracker("m", run_dir, backend="none") as tracker:
+        tracker.log_metrics({"val_loss": float("nan"), "accuracy": float("inf")}, step=1)
+    strict = json.JSONDecoder(parse_constant=lambda name: pytest.fail(f"bare {name} in history.jsonl"))
+    line = (run_dir / "history.jsonl").read_text().splitlines()[0]
+    assert strict.decode(line) == {"step": 1, "val_loss": None, "accuracy": None}
+
+
 def test_an_unknown_backend_is_a_clear_error(core, tmp_path):
     with pytest.raises(core.tracking.TrackingError, match=r"no core/tensorboard_tracking\.py"):
         core.tracking.Tracker("m", tmp_path / "run", backend="tensorboard")

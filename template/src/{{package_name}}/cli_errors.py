@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .core.errors import Interrupted, ProjectError
+from .core.errors import Interrupted, ProjectError, one_line
 
 err = Console(stderr=True, soft_wrap=True)
 EndpointUrlOpt = Annotated[
@@ -62,6 +62,5 @@ def _terminate(number: int, frame: object) -> None:
 
 
 def _fail(message: str) -> None:
-    line = " ".join(message.split("\n"))  # one line, even when a message quotes text that has newlines
-    err.print(f"[red]error:[/red] {escape(line)}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(one_line(message, limit=None))}", highlight=False)
     raise typer.Exit(2) from None

@@ -28,8 +28,7 @@ from isal import igzip_threaded
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from . import contract, registry, runs, sources
-from .codecs import one_line
-from .errors import ProjectError
+from .errors import ProjectError, one_line
 
 HANDLERS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
 COMPRESSIONS = ("gzip", "none")

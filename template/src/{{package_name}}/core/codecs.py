@@ -37,6 +37,7 @@ from pathlib import Path
 import mimeparse
 
 from .config import flatten
+from .errors import one_line
 
 try:  # in the SageMaker container: the toolkit maps this error type to its status code
     from sagemaker_inference.errors import GenericInferenceToolkitError as _StatusError
@@ -260,12 +261,6 @@ def _integer(digits: str) -> int:
         return int(digits)
     except ValueError as error:  # past sys.get_int_max_str_digits()
         raise PayloadError(400, f"body is not valid JSON: an integer of {len(digits)} digits is too long") from error
-
-
-def one_line(error: BaseException | str, limit: int = 300) -> str:
-    """An exception's message (or a text) on one line of at most `limit` characters."""
-    message = " ".join(str(error).split()) or type(error).__name__
-    return message if len(message) <= limit else message[: limit - 3] + "..."
 
 
 def finite(value: float, where: str) -> float:

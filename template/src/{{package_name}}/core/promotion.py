@@ -146,7 +146,7 @@ def _digest(uri: str) -> str:
 def _put_metrics(s3, settings: aws.AwsConfig, model: str, digest: str, metrics: dict[str, float]) -> str:
     """The gate's metrics as a JSON object next to the bundle (the model package's quality statistics)."""
     key = settings.key(model, "bundles", digest, "metrics.json")
-    body = json.dumps(metrics, indent=2, sort_keys=True).encode()
+    body = runs.json_text(metrics, indent=2, sort_keys=True).encode()
     try:
         s3.put_object(Bucket=settings.bucket, Key=key, Body=body, ContentType="application/json")
     except Exception as error:  # botocore's ClientError, or a connection error

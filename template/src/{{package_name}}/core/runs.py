@@ -25,7 +25,7 @@ import yaml
 from .. import settings
 from . import config
 from .checkpoints import LAST
-from .errors import Interrupted, ProjectError
+from .errors import Interrupted, ProjectError, one_line
 
 WEIGHTS = "model.pt"
 CONFIG = "config.yaml"
@@ -133,17 +133,16 @@ def recording(run_dir: Path, checkpoint: Path, enabled: bool = True) -> Iterator
     mark(run_dir, FINISHED)
 
 
-def one_line(error: BaseException) -> str:
-    """An error's message on one line (its type when it has none)."""
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+def json_text(record: object, **options) -> str:
+    """`record` as JSON text (`options` as for `json.dumps`); NaN and infinities become null (JSON has none)."""
+    return json.dumps(_finite(record), allow_nan=False, **options)
 
 
 def write_json(path: Path, record: dict) -> None:
-    """Write `record` as JSON, atomically; NaN and infinities become null (JSON has no such numbers)."""
+    """Write `record` as JSON, atomically; NaN and infinities become null."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(_finite(record), indent=2, allow_nan=False) + "\n")
+    partial.write_text(json_text(record, indent=2) + "\n")
     partial.replace(path)
 
 

@@ -41,7 +41,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .codecs import one_line
+from .errors import one_line
 
 # The largest request SageMaker passes on, by the `deploy.endpoint_type` of the bundle's config.yaml.
 # Async requests wait in S3 (up to 1 GB) and reach the container whole, so the local server takes

@@ -20,7 +20,7 @@ from typing import Protocol
 from .. import settings
 from . import fingerprint
 from .errors import ProjectError
-from .runs import PROVENANCE
+from .runs import PROVENANCE, json_text
 
 HISTORY = "history.jsonl"
 # A SageMaker job has no git checkout: it gets the launching commit in these.
@@ -84,7 +84,7 @@ class Tracker:
         if not self.enabled:
             return
         with (self.run_dir / HISTORY).open("a") as handle:
-            handle.write(json.dumps({"step": step, **metrics}) + "\n")
+            handle.write(json_text({"step": step, **metrics}) + "\n")
         if self._backend:
             self._backend.log_metrics(metrics, step)
 
