@@ -109,6 +109,16 @@ def test_uncompressed_bundle_is_the_same_layout_as_a_folder(core, model, trained
         assert tar.extractfile("model.pt").read() == (folder / "model.pt").read_bytes()
 
 
+def test_a_bundle_packed_with_tar_from_its_folder_unpacks_and_serves(core, model, trained_run, tmp_path):
+    folder = core.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
+    archive = tmp_path / "by-hand.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=".")  # what `tar -czf by-hand.tar.gz -C model .` writes: ./code/...
+    assert "code/inference.py" in core.bundle.check_layout(archive)
+    unpacked = core.bundle.servable(archive, tmp_path / "scratch")
+    assert (unpacked / "model.pt").read_bytes() == (folder / "model.pt").read_bytes()
+
+
 def test_bundle_never_overwrites_what_is_not_a_bundle(core, model, trained_run, tmp_path):
     mine = tmp_path / "notes.txt"
     mine.write_text("mine")

@@ -113,7 +113,7 @@ def unpack(bundle: Path, dest: Path) -> Path:
     """Extract `bundle` into `dest` the way the container does, within the caps above; returns `dest`."""
     with _open_archive(bundle) as tar:
         try:
-            members = tar.getmembers()
+            members = _members(bundle, tar)
             _check_members(bundle, members, dest)
             dest.mkdir(parents=True, exist_ok=True)
             tar.extractall(dest, members, filter="data")
@@ -126,11 +126,11 @@ def check_layout(bundle: Path) -> list[str]:
     """The bundle's member names, after checking it has the container's layout."""
     with _open_archive(bundle) as tar:
         try:
-            members = tar.getmembers()
+            members = _members(bundle, tar)
         except UNREADABLE as error:
             raise BundleError(f"{bundle}: not a readable tar archive ({one_line(error)})") from error
     _check_members(bundle, members)
-    return [member.name for member in members]
+    return [_name(member) for member in members]
 
 
 def _open_archive(bundle: Path) -> tarfile.TarFile:
@@ -144,7 +144,7 @@ def _open_archive(bundle: Path) -> tarfile.TarFile:
 
 def _check_members(bundle: Path, members: list[tarfile.TarInfo], dest: Path | None = None) -> None:
     """Refuse unsafe paths, links and special files, a missing entry point, and more than the caps allow."""
-    names = [member.name for member in members]
+    names = [_name(member) for member in members]
     unsafe = [n for n in names if PurePosixPath(n).is_absolute() or ".." in PurePosixPath(n).parts]
     if unsafe:
         raise BundleError(f"{bundle}: unsafe member path(s) {unsafe[:5]}")
@@ -154,15 +154,29 @@ def _check_members(bundle: Path, members: list[tarfile.TarInfo], dest: Path | No
     missing = [n for n in (*REQUIRED, *runs.SERVED) if n not in names]
     if missing:
         raise BundleError(f"{bundle}: missing {missing}")
-    if len(members) > MAX_MEMBERS:
-        raise BundleError(f"{bundle}: {len(members)} members, more than the {MAX_MEMBERS} a bundle may hold")
     size = sum(member.size for member in members)
-    cap = max(MIN_EXPANDED_CAP, MAX_EXPANSION * bundle.stat().st_size)
-    if size > cap:
-        raise BundleError(f"{bundle}: would expand to {size} bytes, more than the {cap} allowed for its size")
     free = shutil.disk_usage(_existing(dest)).free if dest else size
     if size > free:
         raise BundleError(f"{bundle}: needs {size} bytes to unpack, only {free} are free in {dest}")
+
+
+def _members(bundle: Path, tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's members, read header by header and refused as soon as they pass a cap."""
+    cap = max(MIN_EXPANDED_CAP, MAX_EXPANSION * bundle.stat().st_size)
+    members, size = [], 0
+    for member in tar:
+        members.append(member)
+        size += member.size
+        if len(members) > MAX_MEMBERS:
+            raise BundleError(f"{bundle}: more than the {MAX_MEMBERS} members a bundle may hold")
+        if size > cap:
+            raise BundleError(f"{bundle}: would expand to more than the {cap} bytes allowed for its size")
+    return members
+
+
+def _name(member: tarfile.TarInfo) -> str:
+    """A member's path as the container sees it (`tar -C dir .` writes `./code/...`)."""
+    return PurePosixPath(member.name).as_posix()
 
 
 def _existing(path: Path) -> Path:
