@@ -6,15 +6,23 @@ every model) and one project made from v1.0.0 are built once; each test works on
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
 from conftest import DEFAULT_PACKAGE, ROOT, TABULAR_STARTER, TEMPLATE_PARTS, commit_all, git, replace, scaffold
+from jinja2.sandbox import SandboxedEnvironment
 
 PKG = f"src/{DEFAULT_PACKAGE}"
 EDITED_THEN_DELETED = ".pre-commit-config.yaml"  # the user edits it; v1.1.0 deletes it
@@ -172,6 +180,21 @@ def unversioned_listing(root: Path) -> None:
     assert "unknown" in scaffold("list", "--project", root).output
 
 
+def record_v0_9(root: Path) -> None:
+    replace(root / CHURN_ANSWERS, "_commit: v1.0.0", "_commit: v0.9")
+    commit_all(root, "a version the template never had")
+
+
+def strip_churn(root: Path) -> None:
+    """churn without its answers file, its sample data and tests, and with files no starter wrote."""
+    (root / CHURN_ANSWERS).unlink()
+    shutil.rmtree(root / "data/samples/churn")
+    shutil.rmtree(root / "tests/models/churn")
+    for path in (root / PKG / "models/churn").iterdir():
+        path.write_text("# ours\n")
+    commit_all(root, "churn rewritten")
+
+
 BAD_INPUTS = [
     # (id, prepare the project copy, argv after the command, exit code, one-line message)
     ("dirty-tree", lambda p: (p / "scratch.txt").write_text("wip"), ["update"], 5, "commit or stash"),
@@ -189,6 +212,14 @@ BAD_INPUTS = [
     ("adopt-bad-starter", lose_churn_answers, ["adopt", "churn", "--starter", "bogus"], 2, "Invalid choice"),
     ("adopt-unknown-version", lose_churn_answers, ["adopt", "churn", "--vcs-ref", "v7"], 4, "'v7' does not exist"),
     ("list-shows-unknown", unversioned_listing, ["update", "--only", "churn"], 4, "records no template version"),
+    (
+        "recorded-unknown-version",
+        record_v0_9,
+        ["update"],
+        4,
+        "template version 'v0.9' does not exist: " + CHURN_ANSWERS,
+    ),
+    ("adopt-no-starter-matches", strip_churn, ["adopt", "churn"], 2, "cannot tell which starter model 'churn'"),
 ]
 
 
@@ -219,3 +250,173 @@ def test_shared_compiles_keep_apart_what_compiles_differently():
         assert plain.from_string(source).render(x=2) == "2[[ x ]]"  # the cached code, rendered anew
         assert other.from_string(source).render(x=3) == "{{ x }}3"
     assert "compile" not in vars(SandboxedEnvironment)
+
+
+def _environment(filters: dict) -> SandboxedEnvironment:
+    env = SandboxedEnvironment()
+    env.filters.update(filters)
+    return env
+
+
+def _times(n: int) -> Callable[[int], int]:
+    return lambda x: x * n  # a new closure of the same code each call
+
+
+def _as_copier_does() -> dict:
+    """A `to_json` filter as copier makes it for each environment: a partial over a partial over a new closure."""
+
+    def fallback(value: object) -> object:
+        return value
+
+    return {"to_json": functools.partial(json.dumps, default=functools.partial(str, fallback))}
+
+
+def test_shared_compiles_keep_apart_filters_that_fold_or_take_the_context_differently():
+    from jinja2 import pass_context
+    from scaffold import compiles
+
+    source = "{{ 2 | f }}"  # constant: the compiler folds the filter's result into the code
+    with compiles.shared():
+        assert _environment({"f": _times(2)}).from_string(source).render() == "4"
+        assert _environment({"f": _times(3)}).from_string(source).render() == "6"  # same code, other closure
+        assert _environment({"f": functools.partial(pow, exp=3)}).from_string(source).render() == "8"
+        assert _environment({"f": functools.partial(pow, exp=4)}).from_string(source).render() == "16"
+        with_context = _environment({"f": pass_context(lambda context, x: f"{x}{context['y']}")})
+        assert with_context.from_string(source).render(y="!") == "2!"
+        compiled = [_environment(_as_copier_does()).compile("{{ x | to_json }}") for _ in range(2)]
+        assert compiled[0] is compiled[1]  # copier's environments still share their compiles
+        assert _environment({"f": _times(2)}).compile(source) is _environment({"f": _times(2)}).compile(source)
+
+
+def test_a_text_model_is_adopted_as_a_text_model(project, history):
+    answers_file = f"{PKG}/models/texty/.copier-answers.model.yml"
+    data = {"kind": "model", "model_name": "texty", "package_name": DEFAULT_PACKAGE, "starter": "text-classifier"}
+    copier.run_copy(str(history[0]), project, data=data, vcs_ref="v1.0.0", answers_file=answers_file, quiet=True)
+    (project / answers_file).unlink()
+    with (project / PKG / "models/texty/config.yaml").open("a") as handle:
+        handle.write("# tuned by us\n")  # a model its user changed is still recognised
+    commit_all(project, "a text model, its answers file lost")
+    result = scaffold("adopt", "texty", "--project", project)
+    assert result.exit_code == 0, result.output
+    assert "starter text-classifier" in result.output
+    assert answers(project, answers_file)["starter"] == "text-classifier"
+
+
+def test_moving_between_long_paths_with_spaces_keeps_every_answers_file_whole(project, history, tmp_path):
+    files = [".copier-answers.yml", CHURN_ANSWERS, f"{PKG}/models/classifier/.copier-answers.model.yml"]
+    gone, moved = (tmp_path / f"{'a folder with spaces ' * 4}{name}" for name in ("gone", "template repo"))
+    shutil.copytree(history[0], moved, symlinks=True)
+    before = {path: answers(project, path) for path in files}
+    for path in files:
+        text = (project / path).read_text().replace(f"_src_path: {history[0]}\n", "")
+        (project / path).write_text(text + yaml.safe_dump({"_src_path": str(gone)}, indent=4))  # as copier folds it
+    assert "\n    " in (project / CHURN_ANSWERS).read_text()  # the long path takes two lines
+    commit_all(project, "the template moved to a long path")
+    result = scaffold("update", "--project", project, "--only", "churn", "--template", moved)
+    assert result.exit_code == 0, result.output
+    after = {path: answers(project, path) for path in files}
+    unchanged = {path: before[path] | {"_src_path": str(moved)} for path in files}
+    assert after == unchanged | {CHURN_ANSWERS: unchanged[CHURN_ANSWERS] | {"_commit": "v1.1.0"}}
+    assert (project / files[0]).read_text().startswith("# Changes here will be overwritten by Copier")
+
+
+def test_list_reads_tags_only_from_a_template_that_is_its_own_repository(project, history, tmp_path):
+    outer = tmp_path / "outer"  # a repository with a tag of its own, holding a plain copy of the template
+    shutil.copytree(history[0], outer / "template", symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    git("init", "-q", cwd=outer)
+    commit_all(outer, "vendored template")
+    git("tag", "v5.0.0", cwd=outer)
+    plain = Path(shutil.copytree(outer / "template", tmp_path / "plain"))  # in no repository at all
+    for before, template in ((history[0], plain), (plain, outer / "template")):
+        replace(project / ".copier-answers.yml", f"_src_path: {before}\n", f"_src_path: {template}\n")
+        commit_all(project, "the template is a plain folder")
+        result = scaffold("list", "--project", project)
+        assert result.exit_code == 0, result.output
+        assert "v5.0.0" not in result.output and "none tagged" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_temporary_commits_run_no_git_hooks(project, tmp_path):
+    witness = tmp_path / "hooks-ran"
+    hooks = project / ".git/hooks"
+    for hook in ("post-commit", "prepare-commit-msg", "reference-transaction", "post-checkout"):
+        (hooks / hook).write_text(f"#!/bin/sh\necho {hook} >> '{witness}'\n")
+        (hooks / hook).chmod(0o755)
+    result = scaffold("update", "--project", project, "--only", "churn")
+    assert result.exit_code == 0, result.output
+    assert not witness.exists(), witness.read_text()
+    commit_all(project, "the user's own commit")
+    assert "post-commit" in witness.read_text()  # the hooks work: they are skipped for scaffold's commits only
+
+
+def _interrupted(argv: list[str], cwd: Path, started: Callable[[], bool], signum: int, tmp: Path):
+    """Run `scaffold argv` in a process, send it `signum` once `started()` holds; its exit code and output."""
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}  # so the test sees every temporary folder it makes
+    command = [sys.executable, "-c", "from scaffold.cli import app; app()", *argv]
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not started() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "the command ended before the signal: nothing was interrupted"
+    assert started(), "the command did not reach the point to interrupt in time"
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=60)
+    return process.returncode, output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stopped_update_leaves_the_branch_and_files_as_they_were(project, tmp_path, signum):
+    head, status = git("rev-parse", "HEAD", cwd=project), git("status", "--porcelain", cwd=project)
+    files = snapshot(project)
+
+    def midway() -> bool:  # the project step is committed (temporarily): the models' steps run next
+        return git("log", "-1", "--format=%s", cwd=project) == "scaffold update: project"
+
+    code, output = _interrupted(["update"], project, midway, signum, tmp_path / "tmp")
+    assert code == 128 + signum, output
+    assert (
+        output.strip().splitlines()[-1]
+        == f"stopped: {signal.Signals(signum).name} received; nothing was left half-done"
+    )
+    assert "Traceback" not in output
+    assert git("rev-parse", "HEAD", cwd=project) == head and git("status", "--porcelain", cwd=project) == status
+    assert "scaffold update" not in git("log", "--all", "--format=%s", cwd=project)
+    assert snapshot(project) == files
+    assert not any((tmp_path / "tmp").iterdir())  # copier's clones were removed
+
+
+SLOWLY = "slowly"  # the model name for which the template below takes many seconds to render
+
+
+@pytest.fixture(scope="module")
+def slow_template(history, tmp_path_factory) -> Path:
+    """A plain copy of the template (no git: rendered in place) whose model `slowly` renders slowly."""
+    folder = Path(shutil.copytree(history[0], tmp_path_factory.mktemp("slow") / "template", ignore=lambda *_: {".git"}))
+    slow = folder / "core_template/src/{{package_name}}/models/{{model_name}}"
+    loop = "{% for i in range(100000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}"
+    (slow / f"{{% if model_name == '{SLOWLY}' %}}zz_slow.txt{{% endif %}}.jinja").write_text(loop)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("command", "signum"),
+    [("add-model", signal.SIGTERM), ("add-model", signal.SIGINT), ("new", signal.SIGTERM)],
+    ids=["add-model-SIGTERM", "add-model-SIGINT", "new-SIGTERM"],
+)
+def test_a_stopped_render_leaves_no_folder_behind(slow_template, tmp_path, command, signum):
+    project = tmp_path / "project"
+    if command == "add-model":
+        copier.run_copy(str(slow_template), project, defaults=True, quiet=True)
+        git("init", "-q", cwd=project)
+        commit_all(project, "generated")
+        argv, made = ["add-model", SLOWLY, "--project", str(project)], project / PKG / "models" / SLOWLY
+    else:
+        argv = ["new", str(project), "--template", str(slow_template), "-d", f"model_name={SLOWLY}"]
+        made = project / PKG / "models" / SLOWLY
+    before = snapshot(project) if project.exists() else None
+    code, output = _interrupted(argv, tmp_path, made.is_dir, signum, tmp_path / "tmp")
+    assert code == 128 + signum and "stopped:" in output and "Traceback" not in output, output
+    assert not made.exists()
+    assert (snapshot(project) == before) if before else not project.exists()
+    assert not any((tmp_path / "tmp").iterdir())

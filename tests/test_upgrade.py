@@ -123,8 +123,10 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
     commit_all(project, "updated")
 
     config_text = (reviews / "config.yaml").read_text()
-    assert "max_epochs: 12" in config_text and "gate:" in config_text and "max_instances:" in config_text
-    assert "def user_helper" in (reviews / "model.py").read_text()
+    model_text = (reviews / "model.py").read_text()
+    assert "max_epochs: 12" in config_text and "def user_helper" in model_text
+    assert "def rules(self)" in model_text  # this release: model configs declare their own value rules
+    assert "resource_prefix: ml-project" in (project / ".copier-answers.yml").read_text()
     assert "<<<<<<<" not in config_text and "<<<<<<<" not in (reviews / "model.py").read_text()
     env = {**rendered_env(), "PYTHONPATH": str(project / "src")}
     cli = (sys.executable, "-m", DEFAULT_PACKAGE)

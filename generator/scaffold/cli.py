@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, adopting, answers, copying, updating, versions
+from . import __version__, adopting, answers, copying, signals, updating, versions
 from .errors import ScaffoldError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -28,12 +28,16 @@ ProjectOpt = Annotated[Path, typer.Option("--project", "-p", help="The generated
 
 @contextmanager
 def reported() -> Iterator[None]:
-    """Turn a ScaffoldError into one line on stderr and its exit code."""
+    """Turn a ScaffoldError, or a stopping signal, into one line on stderr and its exit code."""
     try:
         yield
     except ScaffoldError as error:
         err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or `kill` (see signals.py); clean-up has run
+        name = signals.describe(interrupt)
+        err.print(f"stopped: {name} received; nothing was left half-done", highlight=False)
+        raise typer.Exit(signals.exit_code(interrupt)) from None
 
 
 def _version(value: bool) -> None:
@@ -44,11 +48,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
     """Create ML projects from the sagescaffold template and grow them."""
+    ctx.call_on_close(signals.install())
 
 
 @app.command()
@@ -61,7 +67,7 @@ def new(
     """Render a new project (copier copy of the template) with its first model."""
     with reported():
         project = copying.new_project(dest, copying.resolve_source(template), copying.parse_data(data or []), vcs_ref)
-    out.print(f"created [bold]{project}[/bold]")
+        out.print(f"created [bold]{project}[/bold]")
 
 
 @app.command("add-model")
@@ -82,7 +88,7 @@ def add_model(
     with reported():
         answers = copying.set_once(copying.parse_data(data or []), "starter", starter)
         folder = copying.add_model(project, name, answers, vcs_ref)
-    out.print(f"added model [bold]{name}[/bold] in {folder}")
+        out.print(f"added model [bold]{name}[/bold] in {folder}")
 
 
 @app.command()
@@ -109,7 +115,7 @@ def update(
         _hint_adopt(orphans)
         if error := updating.conflict_error(steps):
             raise error
-    out.print("changes are staged: review them with `git diff --cached`, then commit")
+        out.print("changes are staged: review them with `git diff --cached`, then commit")
 
 
 @app.command("list")
@@ -117,34 +123,39 @@ def list_parts(project: ProjectOpt = Path(".")) -> None:
     """Show the template version of the project and of each model, and whether a newer one exists."""
     with reported():
         rows = versions.report(project)
-    table = Table("part", "template version", "latest", "update available")
-    for row in rows:
-        available = {True: "yes", False: "no", None: "?"}[row.update_available]
-        table.add_row(row.target, row.note or row.current or "unknown", row.latest or "none tagged", available)
-    out.print(table)
-    _hint_adopt([row.target for row in rows if row.note])
+        table = Table("part", "template version", "latest", "update available")
+        for row in rows:
+            available = {True: "yes", False: "no", None: "?"}[row.update_available]
+            table.add_row(row.target, row.note or row.current or "unknown", row.latest or "none tagged", available)
+        out.print(table)
+        _hint_adopt([row.target for row in rows if row.note])
 
 
 @app.command()
 def adopt(
     name: Annotated[str, typer.Argument(help="A model folder without its answers file.", show_default=False)],
     project: ProjectOpt = Path("."),
-    starter: Annotated[str | None, typer.Option(help="The starter the model was made from.")] = None,
+    starter: Annotated[
+        str | None,
+        typer.Option(help="The starter the model was made from (default: the one whose files match the model's)."),
+    ] = None,
     vcs_ref: Annotated[
         str | None, typer.Option("--vcs-ref", help="The template version it was made from (default: the project's).")
     ] = None,
 ) -> None:
     """Give a model folder that lost its answers file a new one, so `update` and `list` see it again."""
     with reported():
-        written = adopting.adopt(project, name, starter, vcs_ref)
-    out.print(f"wrote {written}: commit it, then `scaffold update --only {name}`")
+        written, made_from = adopting.adopt(project, name, starter, vcs_ref)
+        found = "" if starter else f" (starter {made_from}: its files match that starter's best)"
+        out.print(f"wrote {written}{found}: commit it, then `scaffold update --only {name}`")
 
 
 def _hint_adopt(names: list[str]) -> None:
     for name in names:
         err.print(
             f"model '{name}' has no answers file, so updates skip it: "
-            f"`scaffold adopt {name} --starter S --vcs-ref V` gives it one (S, V: what it was made from)",
+            f"`scaffold adopt {name}` gives it one (add `--vcs-ref V` if it was made from another version than the "
+            "project's)",
             highlight=False,
             markup=False,
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import answers, questions, template
+from . import answers, questions, signals, template
 from .errors import DestinationError, InvalidInputError, TemplateError, from_copier
 from .names import check_model_name
 
@@ -84,11 +84,12 @@ def _removed_on_failure(created: Callable[[], list[Path]]) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        for path in created():
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        with signals.deferred():
+            for path in created():
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
         raise
 
 

@@ -1,5 +1,10 @@
 """Errors the CLI reports as one line, each kind with its own exit code."""
 
+from __future__ import annotations
+
+import ast
+import re
+
 
 class ScaffoldError(Exception):
     """A problem with the user's input; `exit_code` tells scripts which kind."""
@@ -41,7 +46,16 @@ def from_copier(error: Exception, vcs_ref: str | None) -> ScaffoldError:
     """A copier failure (it raises ValueError or CopierError) as the error that says what went wrong."""
     message = str(error)
     if message.startswith("Unknown revision"):
-        return TemplateError(f"template version '{vcs_ref}' does not exist")
+        return TemplateError(f"template version '{unknown_revision(error) or vcs_ref}' does not exist")
     if message.startswith(("Validation error", "Invalid choice")):
         return InvalidInputError(message)
     return TemplateError(f"copier: {message}")
+
+
+def unknown_revision(error: Exception) -> str | None:
+    """The version copier's "Unknown revision: 'v0.9'" names (the one asked for, or one an answers file records)."""
+    found = re.fullmatch(r"Unknown revision: (?P<ref>'.*'|\".*\")", str(error), re.DOTALL)
+    try:
+        return ast.literal_eval(found["ref"]) if found else None
+    except (ValueError, SyntaxError):
+        return None

@@ -19,6 +19,16 @@ def known(source: str, vcs_ref: str | None, kind: str) -> list[str] | None:
     return None if found is None else sorted(name for name, q in found.items() if _applies(q.get("when", True), kind))
 
 
+def choices(source: str, vcs_ref: str | None, question: str) -> list[str] | None:
+    """The values `question` offers at `vcs_ref`; None if they cannot be read here."""
+    found = (_read(source, vcs_ref) or {}).get(question, {}).get("choices")
+    if isinstance(found, dict):
+        return [str(value) for value in found.values()]
+    if not isinstance(found, list):
+        return None
+    return [str(item[-1] if isinstance(item, list) else item) for item in found]  # [label, value] or value
+
+
 def _read(source: str, vcs_ref: str | None) -> dict[str, dict] | None:
     """The questions in copier.yml of a local template, at `vcs_ref` (the work tree without one).
 

@@ -7,14 +7,18 @@ the project are neither checked, committed for good, nor put back.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import signals
 from .errors import RepositoryError
 
 # Commits scaffold makes itself are temporary; an identity keeps them working on fresh machines.
 IDENTITY = ("-c", "user.name=scaffold", "-c", "user.email=scaffold@localhost", "-c", "commit.gpgsign=false")
+# ... and the user's hooks (post-commit, post-checkout, reference-transaction ...) must not see them.
+NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}")
 NO_FILE = "0" * 40
 
 
@@ -31,7 +35,9 @@ class Checkout:
         return self.prefix or "."
 
     def git(self, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run(["git", *args], cwd=self.top, input=stdin, capture_output=True, text=True)
+        with signals.deferred():  # a git command stopped half-way could leave the index locked
+            command = ["git", *NO_HOOKS, *args]
+            result = subprocess.run(command, cwd=self.top, input=stdin, capture_output=True, text=True)
         if result.returncode != 0:
             raise RepositoryError(f"git {' '.join(args)} failed in {self.top}: {result.stderr.strip()}")
         return result.stdout

@@ -4,12 +4,12 @@ Copier updates one answers file at a time and needs a clean tree for each. scaff
 project first, then every model, committing after each step on a temporary basis; at the end
 the temporary commits are dropped, all changes stay staged for review, and every conflict is
 recorded in the index as unmerged (as a git merge leaves it), so git refuses to commit it until
-it is resolved. If any step fails, the project's files are put back as they were.
+it is resolved. If any step fails, or a signal stops it, the project's files are put back as they were.
 """
 
 from __future__ import annotations
 
-import re
+import itertools
 import shutil
 import tempfile
 import warnings
@@ -18,10 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from . import answers, compiles, mirror, repo, template
-from .errors import ConflictError, InvalidInputError, TemplateError, from_copier
-
-_SOURCE_LINE = re.compile(r"^_src_path:.*$", re.MULTILINE)
+from . import answers, compiles, mirror, repo, signals, template
+from .errors import ConflictError, InvalidInputError, TemplateError, from_copier, unknown_revision
 
 
 @dataclass
@@ -76,20 +74,25 @@ def update(
                 _run(checkout, step, vcs_ref)
                 checkout.checkpoint(f"scaffold update: {step.target}")
     except BaseException:
-        checkout.restore(base)
+        with signals.deferred():  # Ctrl-C or `kill` included: put everything back first
+            checkout.restore(base)
         raise
-    checkout.uncommit(base)
-    if entries := [entry for step in steps for entry in step.unmerged]:
-        checkout.mark_unmerged(entries)
+    with signals.deferred():  # all or nothing: conflicts are never left staged as resolved
+        checkout.uncommit(base)
+        if entries := [entry for step in steps for entry in step.unmerged]:
+            checkout.mark_unmerged(entries)
     return steps
 
 
 def repoint(project: answers.Project, source: str) -> None:
-    """Record `source` as the template of the project and of every model."""
-    line = yaml.safe_dump({"_src_path": source}, width=10_000).strip()
+    """Record `source` as the template of the project and of every model (their comment header kept)."""
     for part in [project.answers, *project.models()]:
         text = part.path.read_text()
-        part.path.write_text(_SOURCE_LINE.sub(lambda _: line, text, count=1))
+        header = "".join(itertools.takewhile(lambda line: line.startswith("#"), text.splitlines(keepends=True)))
+        blank_end = text[len(text.rstrip("\n")) + 1 :]
+        # as copier's `to_nice_yaml` writes answers, so no other line changes
+        body = yaml.safe_dump(part.data | {"_src_path": source}, indent=4, allow_unicode=True, default_flow_style=False)
+        part.path.write_text(header + body + blank_end)
 
 
 def conflict_error(steps: list[Step]) -> ConflictError | None:
@@ -117,6 +120,10 @@ def _run(checkout: repo.Checkout, step: Step, vcs_ref: str | None) -> None:
             step.unmerged += _edited_deletions(checkout, step, deleted, updated.source)
     except (CopierError, ValueError) as error:
         problem = from_copier(error, vcs_ref)
+        if unknown_revision(error) == step.before != vcs_ref:
+            problem = TemplateError(
+                f"{problem}: {step.answers_file} records it (_commit); set it to a tag of the template"
+            )
         raise type(problem)(f"{step.target}: {problem}") from error
     step.conflicts = sorted({entry.split("\t", 1)[1].removeprefix(checkout.prefix) for entry in step.unmerged})
 

@@ -54,18 +54,32 @@ def orphan_models(project: answers.Project) -> list[str]:
 
 
 def tags(source: str) -> list[str]:
-    """The template's git tags, read from its repository (local) or listed remotely."""
+    """The template's git tags, read from its repository (local) or listed remotely.
+
+    A local template that is not a git repository of its own has none (as copier sees it: it
+    renders such a folder in place, unversioned), even inside some other repository.
+    """
     if template.is_remote(source):
         url = source.removeprefix("git+")
         for short, long in _HOSTS.items():
             url = long + url.removeprefix(short) if url.startswith(short) else url
         command = ["git", "ls-remote", "--tags", "--refs", url]
-    else:
+    elif _own_repository(Path(source)):
         command = ["git", "-C", source, "tag", "--list"]
+    else:
+        return []
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise TemplateError(f"cannot read the tags of the template {source}: {result.stderr.strip()}")
     return [line.split("refs/tags/")[-1] for line in result.stdout.splitlines() if line.strip()]
+
+
+def _own_repository(folder: Path) -> bool:
+    """Whether `folder` is the top of a git work tree (not a folder inside one, nor outside any)."""
+    if not folder.is_dir():
+        return False
+    result = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True)
+    return result.returncode == 0 and Path(result.stdout.strip()).resolve() == folder.resolve()
 
 
 def newest(names: list[str]) -> str | None:
