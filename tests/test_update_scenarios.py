@@ -183,6 +183,8 @@ def unversioned_listing(root: Path) -> None:
 def record_v0_9(root: Path) -> None:
     replace(root / CHURN_ANSWERS, "_commit: v1.0.0", "_commit: v0.9")
     commit_all(root, "a version the template never had")
+    churn = next(line for line in scaffold("list", "--project", root).output.splitlines() if "churn" in line)
+    assert "not a template version" in churn and "yes" not in churn, churn
 
 
 def strip_churn(root: Path) -> None:

@@ -33,10 +33,18 @@ def report(project_dir: Path) -> list[Part]:
     """The project's and each model's template version, with the newest tagged one."""
     project = answers.open_project(project_dir)
     source = template.check_reachable(project.answers.source, str(project.answers.path))
-    latest = newest(tags(source))
+    known = tags(source)
+    latest = newest(known)
     parts = [("project", project.answers)] + [(m.path.parent.name, m) for m in project.models()]
-    rows = [Part(target, part.version, latest, _newer(part.version, latest)) for target, part in parts]
+    rows = [_part(target, part.version, latest, known) for target, part in parts]
     return rows + [Part(name, None, latest, None, "no answers file") for name in orphan_models(project)]
+
+
+def _part(target: str, current: str | None, latest: str | None, known: list[str]) -> Part:
+    """A part's row; a recorded tag the template does not have cannot be compared (update refuses it)."""
+    if current and known and current not in known and not _DESCRIBED.match(current):
+        return Part(target, current, latest, None, f"{current} (not a template version)")
+    return Part(target, current, latest, _newer(current, latest))
 
 
 def orphan_models(project: answers.Project) -> list[str]:
