@@ -285,7 +285,7 @@ def test_a_two_host_torch_distributed_job_trains_the_probe_and_only_rank_0_saves
     [found] = sorted(p.parent for p in (git_workdir / "runs" / MODEL).glob("*/model.pt"))
     assert found == git_workdir / run_dir  # one run, written once
     files = sorted(p.name for p in Path(run_dir).iterdir() if p.is_file())  # each written by one host, or it fails
-    assert files == ["config.yaml", "history.jsonl", "metrics.json", "model.pt", "run.json"]
+    assert files == ["config.yaml", "history.jsonl", "metrics.json", "model.pt", "run.json", "status.json"]
     assert {p.name for p in Path(run_dir).iterdir() if p.is_dir()} <= {"checkpoints"}
     assert len((run_dir / "history.jsonl").read_text().splitlines()) == 3  # rank 0 alone logged
     saved = (run_dir / "config.yaml").read_text()
