@@ -29,7 +29,7 @@ from .core import (
     serving,
     staging,
 )
-from .core.errors import ProjectError
+from .core.errors import ProjectError, sigterm_as_interrupt
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(data_cli.app, name="data")
@@ -209,7 +209,7 @@ def serve(
             raise ProjectError("give either a MODEL or --bundle PATH")
         local_endpoint.check_port(host, port)
         try:
-            with local_endpoint.sigterm_as_interrupt():
+            with sigterm_as_interrupt():
                 path = bundle_path or _bundle(model, runs.find_run(model, run), None)
                 with local_endpoint.running(path, host, port) as (url, process):
                     out.print(f"serving {path} at [bold]{url}[/bold] (Ctrl-C stops)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -13,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .core.errors import Interrupted, ProjectError, one_line
+from .core.errors import Interrupted, ProjectError, one_line, sigterm_as_interrupt
 
 err = Console(stderr=True, soft_wrap=True)
 EndpointUrlOpt = Annotated[
@@ -40,25 +39,16 @@ def interruptible() -> Iterator[None]:
     """Ctrl-C or SIGTERM (`kill PID`) stops the block as an `Interrupted`: one line, exit 128 + the signal's number.
 
     Code inside sees the interruption as a KeyboardInterrupt, so it can record it and clean up
-    (`runs.recording` marks the run interrupted). A second SIGTERM is not caught.
+    (`runs.recording` marks the run interrupted).
     """
-    main = threading.current_thread() is threading.main_thread()  # signal handlers belong to the main thread
-    previous = signal.signal(signal.SIGTERM, _terminate) if main else None
     try:
-        yield
+        with sigterm_as_interrupt():
+            yield
     except KeyboardInterrupt as error:
         number = getattr(error, "signal", signal.SIGINT)
         message = str(error) if isinstance(error, Interrupted) else f"interrupted by {signal.Signals(number).name}"
         err.print(f"[yellow]stopped:[/yellow] {escape(message)}", highlight=False)
         raise typer.Exit(128 + number) from None
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-
-
-def _terminate(number: int, frame: object) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    raise Interrupted(f"interrupted by {signal.Signals(number).name}", number)
 
 
 def _fail(message: str) -> None:

@@ -7,17 +7,15 @@ port and removes the unpacked bundle (the server also stops by itself if this pr
 
 from __future__ import annotations
 
-import signal
 import socket
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from . import bundle, client, serving
-from .errors import ProjectError
+from .errors import ProjectError, sigterm_as_interrupt
 
 STOP_TIMEOUT = 10  # seconds the server gets to finish its requests before it is killed
 
@@ -61,21 +59,3 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt (once), so the cleanup above runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM does not cut the cleanup short
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
