@@ -6,7 +6,9 @@ Run in a fresh process whose import path holds only the bundle's `code/` folder 
 container's PYTHONPATH), so the toolkit loads the bundle's copy of the code. Requests are
 `{"body": str, "binary": bool, "headers": {...}}` (a binary body as latin-1 text); answers are
 `{"status", "content_type", "body"}`. The
-toolkit's HandlerService is driven directly with a small context object, without TorchServe.
+toolkit's HandlerService is driven directly with a small context object, without TorchServe:
+one object for every request, as a TorchServe worker has (the handler service hands the one it
+was initialised with to handlers that take a `context`).
 """
 
 import json
@@ -42,10 +44,11 @@ class Context:
 def main() -> None:
     model_dir = sys.argv[1]
     service = HandlerService()
-    service.initialize(Context(model_dir, {}))
+    context = Context(model_dir, {})  # one per worker, as TorchServe has: handlers get the first one
+    service.initialize(context)
     answers = []
     for request in json.load(sys.stdin):
-        context = Context(model_dir, request["headers"])
+        context.__init__(model_dir, request["headers"])
         raw = request["body"].encode("latin-1" if request.get("binary") else "utf-8")
         [body] = service.handle([{"body": raw}], context)
         body = body.decode() if isinstance(body, bytes) else str(body)

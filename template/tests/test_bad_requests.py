@@ -113,7 +113,7 @@ def test_a_bad_request_is_a_one_line_json_error_and_changes_nothing(
     assert answer.status == status, answer.body[:300]
     assert answer.content_type.startswith("application/json")
     error = answer.json()["error"]
-    assert message in error and "\n" not in error and len(error) <= core.serving.MAX_ERROR_CHARS
+    assert message in error and "\n" not in error and len(error) <= core.handling.MAX_ERROR_CHARS
     new_lines = log.read_text().splitlines()[len(lines) :]
     assert len(new_lines) <= 1 and not any("Traceback" in line for line in new_lines), new_lines
     assert files(model_dir) == before

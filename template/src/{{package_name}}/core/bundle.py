@@ -14,7 +14,6 @@ Compression is gzip-compatible and multi-threaded (python-isal), so large weight
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import tarfile
@@ -30,7 +29,6 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from . import contract, registry, runs, sources
 from .errors import ProjectError, one_line
 
-HANDLERS = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
 COMPRESSIONS = ("gzip", "none")
 COMPRESS_LEVEL = 1  # isal levels 0-3; on float32 weights 1 is as small as gzip -6 (benchmarks/bundle_speed.py)
 CHUNK = 1 << 20
@@ -87,13 +85,16 @@ def members(model: str, run_dir: Path) -> dict[str, bytes | Path]:
 
 
 def entry_point(model: str) -> str:
-    """The source of `code/inference.py`: the model's handler functions, re-exported."""
-    handlers = [name for name in HANDLERS if hasattr(registry.module(model, "inference"), name)]
+    """The source of `code/inference.py`: the model's `model_fn`, and one `transform_fn` around its
+    handlers that answers every error as JSON with its status, on any server (core/handling.py)."""
     module = f"{registry.PACKAGE}.models.{model}.inference"
     return (
         f'"""SageMaker entry point of model {model!r}: written by `bundle`, edit {module}."""\n\n'
-        f"from {module} import {', '.join(handlers)}\n\n"
-        f"__all__ = {json.dumps(handlers)}\n"
+        f"from {registry.PACKAGE}.core import handling\n"
+        f"from {registry.PACKAGE}.models.{model} import inference as handlers\n\n"
+        "model_fn = handlers.model_fn\n"
+        "transform_fn = handling.transform_fn(handlers)\n\n"
+        '__all__ = ["model_fn", "transform_fn"]\n'
     )
 
 

@@ -9,9 +9,11 @@ the bundle's copy of the code is what runs, not this project's source tree.
     GET  /ping         200 once the model is loaded, 503 before
     POST /invocations  Content-Type and Accept honoured; errors are JSON {"error": ...};
                        X-Amzn-SageMaker-Custom-Attributes reaches handlers through `context`;
-                       a body over the endpoint type's limit (MAX_BODY_BYTES) gets 413
+                       a body over the endpoint type's limit gets 413 before it is read whole
 
-Bad input is never a 500: whatever `input_fn` raises without a status of its own is a 400.
+Requests go through the handlers as SageMaker's handler service passes them (JSON and CSV
+bodies decoded as UTF-8, the context as a trailing argument), and errors are answered by
+core/handling.py, as under TorchServe: `serve --engine torchserve` runs that production stack.
 The handlers run in worker threads, at most `workers()` at a time, so the event loop keeps
 reading requests and `/ping` answers while a long request runs.
 """
@@ -23,7 +25,6 @@ import asyncio
 import contextlib
 import functools
 import importlib
-import inspect
 import logging
 import os
 import subprocess
@@ -36,38 +37,22 @@ from types import ModuleType
 from typing import IO
 
 import uvicorn
-import yaml
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import one_line
+from . import handling
 
-# The largest request SageMaker passes on, by the `deploy.endpoint_type` of the bundle's config.yaml.
-# Async requests wait in S3 (up to 1 GB) and reach the container whole, so the local server takes
-# them whole too (in memory, as the container does); real-time and serverless refuse larger ones.
-MAX_BODY_BYTES = {"serverless": 4 * 1024 * 1024, "realtime": 6 * 1024 * 1024, "async": 1024 * 1024 * 1024}
-TEXT_TYPES = ("application/json", "text/csv", "text/plain")  # handed to input_fn as str (if UTF-8)
+# Handed to the handlers as str, as SageMaker's handler service does (an exact match, no parameters);
+# a body that is not UTF-8 stays bytes here (the handler service answers it with a 500).
+UTF8_TYPES = ("application/json", "text/csv")
 DEFAULT_PORT = 8080
-CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
-MAX_CUSTOM_ATTRIBUTES = 1024
-MAX_ERROR_CHARS = 500  # an error message quoting the request is cut here
 # Handler calls at once: 1, as in each of the container's model workers, so handlers need not be
 # thread-safe; its knob for more workers lets N threads share the one model instead. A thread pool
 # of its own (not anyio's to_thread and its limiter) costs the least: ~1.3x anyio's throughput here.
 WORKERS = "SAGEMAKER_MODEL_SERVER_WORKERS"
 log = logging.getLogger("endpoint")
-
-
-class BadRequest(Exception):
-    """A request `input_fn` could not decode, though it gave no HTTP status: the client's fault (400)."""
-
-    status_code = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class Endpoint:
@@ -84,25 +69,20 @@ class Endpoint:
         """Import the entry point and call its `model_fn`, as the container does at start-up."""
         try:
             self.module = import_entry_point(self.model_dir, self.program)
-            self.model = _call(self.module.model_fn, RequestContext(self.model_dir, {}), str(self.model_dir))
+            self.transform = handling.transform_fn(self.module)
+            self.model = handling.call(self.module.model_fn, RequestContext(self.model_dir, {}), str(self.model_dir))
             self.ready = True
         except BaseException as error:  # reported through /ping and the exit code
             log.exception("loading the model failed")
             self.error = error
 
-    def invoke(self, body: bytes, content_type: str, accept: str, headers: dict[str, str]) -> tuple[bytes, str]:
-        """Answer one request with the bundle's handlers."""
+    def invoke(self, body: bytes, content_type: str, accept: str, headers: dict[str, str]) -> tuple[int, bytes, str]:
+        """Answer one request with the bundle's handlers: (status, body, media type)."""
         context = RequestContext(self.model_dir, headers)
-        data = _text(body) if _media(content_type) in TEXT_TYPES else body
-        transform = getattr(self.module, "transform_fn", None)
-        if transform:
-            result = _call(transform, context, self.model, data, content_type, accept)
-        else:
-            parsed = _decode(self.module.input_fn, context, data, content_type)
-            prediction = _call(self.module.predict_fn, context, parsed, self.model)
-            result = _call(self.module.output_fn, context, prediction, accept)
+        data = _text(body) if content_type in UTF8_TYPES else body
+        result = self.transform(self.model, data, content_type, accept, context)
         body_out, type_out = result if isinstance(result, tuple) else (result, accept)
-        return (body_out.encode() if isinstance(body_out, str) else bytes(body_out)), type_out
+        return context.status, (body_out.encode() if isinstance(body_out, str) else bytes(body_out)), type_out
 
 
 class RequestContext:
@@ -111,11 +91,15 @@ class RequestContext:
     def __init__(self, model_dir: Path, headers: dict[str, str]):
         self.system_properties = {"model_dir": str(model_dir)}
         self.request_processor = [_RequestProperties(headers)]
+        self.status = 200
 
     @property
     def custom_attributes(self) -> str | None:
         """The request's X-Amzn-SageMaker-Custom-Attributes header."""
-        return self.request_processor[0].get_request_properties().get(CUSTOM_ATTRIBUTES.lower())
+        return handling.header(self, handling.CUSTOM_ATTRIBUTES)
+
+    def set_response_status(self, code: int = 200, phrase: str = "") -> None:
+        self.status = code
 
 
 class _RequestProperties:
@@ -140,8 +124,7 @@ def import_entry_point(model_dir: Path, program: str) -> ModuleType:
 
 def create_app(endpoint: Endpoint) -> Starlette:
     """The ASGI app serving `endpoint`."""
-    endpoint_type = endpoint_type_of(endpoint.model_dir)
-    limit = MAX_BODY_BYTES[endpoint_type]
+    endpoint_type, limit = handling.body_limit(str(endpoint.model_dir))
     handlers = ThreadPoolExecutor(workers(), thread_name_prefix="handler")  # requests beyond it wait their turn
 
     async def ping(request: Request) -> Response:
@@ -156,9 +139,7 @@ def create_app(endpoint: Endpoint) -> Starlette:
             log.info("a client went away while sending its request")
             return Response(status_code=400)
         if body is None:
-            return _error(413, f"payload larger than {limit} bytes, the limit of {endpoint_type} endpoints")
-        if len(request.headers.get(CUSTOM_ATTRIBUTES, "")) > MAX_CUSTOM_ATTRIBUTES:
-            return _error(400, f"{CUSTOM_ATTRIBUTES} is longer than {MAX_CUSTOM_ATTRIBUTES} characters")
+            return _error(413, handling.too_large(limit, endpoint_type))
         content_type = request.headers.get("content-type", "application/json")
         accept = request.headers.get("accept", "*/*")
         if accept.strip() in ("", "*/*"):
@@ -166,10 +147,11 @@ def create_app(endpoint: Endpoint) -> Starlette:
         headers = dict(request.headers)
         try:
             invoke = functools.partial(endpoint.invoke, body, content_type, accept, headers)
-            answer, answer_type = await asyncio.get_running_loop().run_in_executor(handlers, invoke)
-        except Exception as error:  # every handler error becomes an HTTP answer
-            return _handler_error(error)
-        return Response(answer, media_type=answer_type)
+            status, answer, answer_type = await asyncio.get_running_loop().run_in_executor(handlers, invoke)
+        except Exception as error:  # the handlers answer their own errors; this is the server's
+            log.exception("answering a request failed")
+            return _error(500, f"{type(error).__name__}: {error}")
+        return Response(answer, status_code=status, media_type=answer_type)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -178,14 +160,6 @@ def create_app(endpoint: Endpoint) -> Starlette:
 
     routes = [Route("/ping", ping), Route("/invocations", invocations, methods=["POST"])]
     return Starlette(routes=routes, lifespan=lifespan)
-
-
-def endpoint_type_of(model_dir: Path) -> str:
-    """The `deploy.endpoint_type` in the bundle's config.yaml (serverless, the default, when it has none)."""
-    config = Path(model_dir) / "config.yaml"
-    found = yaml.safe_load(config.read_text()) if config.is_file() else None
-    kind = ((found or {}).get("deploy") or {}).get("endpoint_type", "serverless")
-    return kind if kind in MAX_BODY_BYTES else "serverless"
 
 
 def workers() -> int:
@@ -268,50 +242,9 @@ def _text(body: bytes) -> str | bytes:
         return body
 
 
-def _decode(input_fn, context: RequestContext, data: str | bytes, content_type: str):
-    """`input_fn`'s answer; what it raises without a status of its own is the request's fault (400)."""
-    try:
-        return _call(input_fn, context, data, content_type)
-    except Exception as error:
-        if _status(error) is not None:
-            raise
-        raise BadRequest(f"the request could not be decoded: {type(error).__name__}: {one_line(error)}") from error
-
-
-def _call(handler, context: RequestContext, *args):
-    """Call a handler, adding the trailing `context` argument when it takes one (as the toolkit does)."""
-    return handler(*args, context) if _takes_context(handler, len(args)) else handler(*args)
-
-
-@functools.cache
-def _takes_context(handler, n_args: int) -> bool:
-    return len(inspect.signature(handler).parameters) == n_args + 1
-
-
-def _media(header: str) -> str:
-    return header.split(";")[0].strip().lower()
-
-
-def _status(error: Exception) -> int | None:
-    """The HTTP status an error carries (a 4xx or 5xx `status_code`), if any."""
-    status = 400 if isinstance(error, UnicodeDecodeError) else getattr(error, "status_code", None)
-    return status if isinstance(status, int) and 400 <= status < 600 else None
-
-
-def _handler_error(error: Exception) -> Response:
-    status = _status(error)
-    if status is None:
-        log.exception("the model's handler failed")
-        return _error(500, f"{type(error).__name__}: {error}")
-    if status >= 500:
-        log.error("the model's handler failed: %s", one_line(error))
-    return _error(status, getattr(error, "message", None) or str(error))
-
-
 def _error(status: int, message: str) -> Response:
-    """A JSON error: one line of valid UTF-8, cut at MAX_ERROR_CHARS."""
-    text = one_line(message, MAX_ERROR_CHARS).encode("utf-8", "replace").decode("utf-8")
-    return JSONResponse({"error": text}, status_code=status)
+    """A JSON error of the server's own (the handlers answer theirs), as the handlers write them."""
+    return Response(handling.error_body(message), status_code=status, media_type=handling.JSON)
 
 
 if __name__ == "__main__":
