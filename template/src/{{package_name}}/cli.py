@@ -202,17 +202,22 @@ def serve(
     port: Annotated[
         int, typer.Option(help="Port to listen on.", envvar="SAGEMAKER_BIND_TO_PORT")
     ] = serving.DEFAULT_PORT,
+    engine: Annotated[
+        str,
+        typer.Option(help="builtin: this project's server; torchserve: TorchServe with SageMaker's handler service."),
+    ] = "builtin",
 ) -> None:
     """Serve a bundle locally with the SageMaker endpoint contract (/ping, /invocations)."""
     with user_errors():
         if (model is None) == (bundle_path is None):
             raise ProjectError("give either a MODEL or --bundle PATH")
+        local_endpoint.check_engine(engine)
         local_endpoint.check_port(host, port)
         try:
             with sigterm_as_interrupt():
                 path = bundle_path or _bundle(model, runs.find_run(model, run), None)
-                with local_endpoint.running(path, host, port) as (url, process):
-                    out.print(f"serving {path} at [bold]{url}[/bold] (Ctrl-C stops)")
+                with local_endpoint.running(path, host, port, engine) as (url, process):
+                    out.print(f"serving {path} with {engine} at [bold]{url}[/bold] (Ctrl-C stops)")
                     code = process.wait()
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the server is stopped and its folder removed
             out.print("stopped")

@@ -44,6 +44,34 @@ def wait_until_ready(url: str, process: subprocess.Popen | None = None, timeout:
     raise TimeoutError(f"{url} was not ready after {timeout:.0f} s")
 
 
+def wait_until_answering(url: str, process: subprocess.Popen | None = None, timeout: float = 180.0) -> None:
+    """Send `url/invocations` an empty request until the bundle's handlers answer it (any status, as
+    long as the handlers wrote it); fail early if `process` exits. TorchServe answers /ping while
+    its model is still loading, so only an invocation tells it is ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode} before it was ready")
+        if _answered_by_handlers(url):
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} did not answer an invocation within {timeout:.0f} s")
+
+
+def _answered_by_handlers(url: str) -> bool:
+    """Whether an empty request got the handlers' answer: a 2xx, or a JSON {"error": ...} of theirs."""
+    try:
+        answer = invoke(url, b"")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+    if 200 <= answer.status < 300:
+        return True
+    try:
+        return "error" in answer.json()
+    except (ValueError, TypeError):
+        return False
+
+
 def ping(url: str) -> int | None:
     """The status of `GET url/ping`, or None when nothing answers."""
     try:

@@ -1,4 +1,5 @@
-"""A bundle served on this machine while a block runs: what `serve`, `smoke` and `promote` start.
+"""A bundle served on this machine while a block runs: what `serve`, `smoke` and `promote` start,
+with this project's server or with TorchServe (`engine`).
 
 The server runs in a process of its own session, so Ctrl-C in a terminal reaches this process
 only; SIGTERM here is taken as Ctrl-C. Either way the block's exit stops the server, frees its
@@ -7,6 +8,9 @@ port and removes the unpacked bundle (the server also stops by itself if this pr
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -14,28 +18,47 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import bundle, client, serving
+from . import bundle, client, serving, torchserve
 from .errors import ProjectError, sigterm_as_interrupt
 
-STOP_TIMEOUT = 10  # seconds the server gets to finish its requests before it is killed
+# builtin: this project's server (core/serving.py), quick to start; torchserve: what a SageMaker
+# PyTorch endpoint runs (core/torchserve.py), to see a bundle as production will.
+ENGINES = ("builtin", "torchserve")
+STOP_TIMEOUT = 30  # seconds the server gets to finish its requests before it is killed
 
 
 @contextmanager
-def running(bundle_path: Path, host: str, port: int) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Serve a bundle (a model.tar.gz, unpacked into a temporary folder, or a bundle folder); yields (URL, process)."""
+def running(
+    bundle_path: Path, host: str, port: int, engine: str = "builtin"
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Serve a bundle (a model.tar.gz, unpacked into a temporary folder, or a bundle folder) with
+    `engine` (see ENGINES); yields (URL, process)."""
+    check_engine(engine)
     check_port(host, port)
     with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="bundle-") as folder:
         model_dir = bundle.servable(bundle_path, Path(folder) / "model")
-        process = serving.spawn(model_dir, host, port)
-        url = f"http://{host}:{port}"
+        if engine == "torchserve":
+            process = torchserve.spawn(model_dir, Path(folder) / "torchserve", host, port)
+            ready = client.wait_until_answering
+        else:
+            process, ready = serving.spawn(model_dir, host, port), client.wait_until_ready
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
         try:
             try:
-                client.wait_until_ready(url, process)
+                ready(url, process)
             except (RuntimeError, TimeoutError) as error:
                 raise ProjectError(f"serving {bundle_path} failed: {error}") from error
             yield url, process
         finally:
             stop(process)
+
+
+def check_engine(engine: str) -> None:
+    """Refuse an unknown engine, or TorchServe when it or Java is not installed."""
+    if engine not in ENGINES:
+        raise ProjectError(f"--engine must be one of {', '.join(ENGINES)}, not '{engine}'")
+    if engine == "torchserve":
+        torchserve.check_installed()
 
 
 def check_port(host: str, port: int) -> None:
@@ -52,10 +75,13 @@ def check_port(host: str, port: int) -> None:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop the server: SIGTERM (it finishes its requests), SIGKILL if it has not exited in time."""
+    """Stop the server: SIGTERM (it finishes its requests), SIGKILL if it has not exited in time;
+    then whatever is left of its process group (it leads one of its own)."""
     process.terminate()
     try:
         process.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)

@@ -1,0 +1,222 @@
+"""Serve a bundle with the production stack, on this machine: TorchServe and SageMaker's handler service.
+
+A SageMaker PyTorch endpoint runs TorchServe with the handler service of the
+`sagemaker-pytorch-inference` toolkit. `spawn` runs the same, without Docker or root:
+
+    python -m <package>.core.torchserve MODEL_DIR --scratch DIR --port N --parent PID
+
+writes TorchServe's config into DIR (the toolkit's defaults and its SAGEMAKER_MODEL_SERVER_*
+settings, the inference address asked for, every other port free on 127.0.0.1, worker sockets
+in DIR), runs `torchserve --foreground` in its own process group, and stops that whole group on
+SIGTERM, Ctrl-C or when process PID is gone. What the container's start-up does and this does not:
+it writes /etc/sagemaker-ts.properties, pip-installs code/requirements.txt at every start, binds
+0.0.0.0 and finds its server by scanning every process (two servers would interfere). Instead,
+the bundle's pinned requirements are compared with this environment and any difference is logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import importlib.resources
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+
+from .client import free_port
+from .errors import ProjectError
+
+HANDLER_SERVICE = "sagemaker_pytorch_serving_container.handler_service"
+MODEL_NAME = "model"  # the toolkit's name for the one model of an endpoint
+MIN_JAVA = 17  # TorchServe 0.12
+STOP_TIMEOUT = 20  # seconds TorchServe gets to stop its workers before they are killed
+INSTALL = "pip install -e '.[torchserve]'"
+JAVA_INSTALL = "apt install openjdk-17-jre-headless (or any Java 17+ on PATH or JAVA_HOME)"
+
+
+def check_installed() -> None:
+    """Refuse, in one line, when TorchServe, SageMaker's handler service or Java is missing."""
+    wanted = {"torchserve": "ts", "SageMaker's handler service": HANDLER_SERVICE}
+    missing = [name for name, module in wanted.items() if not _found(module)]
+    if missing:
+        raise ProjectError(f"--engine torchserve needs {' and '.join(missing)}: {INSTALL}")
+    version = java_version()
+    if version is None:
+        raise ProjectError(f"--engine torchserve needs Java {MIN_JAVA}+, found none: {JAVA_INSTALL}")
+    if version < MIN_JAVA:
+        raise ProjectError(f"--engine torchserve needs Java {MIN_JAVA}+, found Java {version}: {JAVA_INSTALL}")
+
+
+def java_version() -> int | None:
+    """The major version of the `java` TorchServe would run (JAVA_HOME's, else PATH's), or None."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home, "bin", "java")) if home else shutil.which("java")
+    if not java or not Path(java).is_file():
+        return None
+    try:
+        shown = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', shown)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major  # "1.8.0" is Java 8
+
+
+def spawn(model_dir: Path, scratch: Path, host: str, port: int, output: IO | None = None) -> subprocess.Popen:
+    """Start TorchServe for the unpacked bundle in `model_dir`, its files in `scratch` (its log to `output`).
+
+    It runs in a session of its own (a terminal's Ctrl-C reaches the caller, who stops it with
+    SIGTERM) and stops by itself when the caller is gone.
+    """
+    module = f"{__name__.split('.')[0]}.core.torchserve"
+    command = [sys.executable, "-m", module, str(Path(model_dir).resolve()), "--scratch", str(scratch)]
+    command += ["--host", host, "--port", str(port), "--parent", str(os.getpid())]
+    return subprocess.Popen(command, start_new_session=True, stdout=output, stderr=output)
+
+
+def config(host: str, port: int, scratch: Path) -> str:
+    """TorchServe's config: the toolkit's defaults and settings, with addresses and sockets of this server's own."""
+    from sagemaker_inference.environment import Environment  # the toolkit's reading of SAGEMAKER_* settings
+
+    env = Environment()
+    defaults = importlib.resources.files("sagemaker_pytorch_serving_container").joinpath("etc/default-ts.properties")
+    bracketed = f"[{host}]" if ":" in host else host
+    settings = {
+        "default_response_timeout": env.model_server_timeout,
+        "default_workers_per_model": env.model_server_workers,
+        "inference_address": f"http://{bracketed}:{port}",
+        "management_address": f"http://127.0.0.1:{free_port()}",
+        "metrics_address": f"http://127.0.0.1:{free_port()}",
+        "grpc_inference_address": "127.0.0.1",
+        "grpc_inference_port": free_port(),
+        "grpc_management_address": "127.0.0.1",
+        "grpc_management_port": free_port(),
+        "default_service_handler": f"{HANDLER_SERVICE}:handle",
+        # Worker sockets live in java.io.tmpdir: a folder of this server's own, not /tmp for all.
+        "vmargs": f"-XX:-UseContainerSupport -Djava.io.tmpdir={scratch / 'sockets'}",
+    }
+    lines = [f"{key}={value}" for key, value in settings.items() if value]
+    return defaults.read_text() + "\n" + "\n".join(lines) + "\n"
+
+
+def command(model_dir: Path, scratch: Path) -> list[str]:
+    """The `torchserve` command line the toolkit runs, in the foreground, with files in `scratch`."""
+    log_config = importlib.resources.files("sagemaker_pytorch_serving_container").joinpath("etc/log4j2.xml")
+    launcher = shutil.which("torchserve", path=os.pathsep.join([str(Path(sys.executable).parent), os.defpath]))
+    return [
+        *([launcher] if launcher else [sys.executable, "-c", "from ts.model_server import start; start()"]),
+        *("--start", "--foreground", "--ncs", "--model-store", str(scratch / "store")),
+        *("--ts-config", str(scratch / "config.properties"), "--log-config", str(log_config)),
+        *("--models", f"{MODEL_NAME}={model_dir}"),
+    ]
+
+
+def environment(model_dir: Path, scratch: Path) -> dict[str, str]:
+    """The server's environment: the bundle's code first on the import path, logs in `scratch`,
+    and no TS_* address settings (TorchServe lets them override its config)."""
+    env = {key: value for key, value in os.environ.items() if not re.fullmatch(r"TS_.*(ADDRESS|PORT)", key)}
+    code = str(Path(model_dir) / "code")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, os.environ.get("PYTHONPATH")]))
+    env.update(LOG_LOCATION=str(scratch / "logs"), METRICS_LOCATION=str(scratch / "logs"))
+    return env
+
+
+def unmet_requirements(model_dir: Path) -> list[str]:
+    """The bundle's pinned requirements this environment does not have (the container would pip-install them)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    unmet = []
+    listed = (Path(model_dir) / "code" / "requirements.txt").read_text().splitlines()
+    for line in (line.split("#")[0].strip() for line in listed):
+        try:
+            requirement = Requirement(line) if line and not line.startswith("-") else None
+        except InvalidRequirement:
+            continue
+        if requirement is None or (requirement.marker and not requirement.marker.evaluate()):
+            continue
+        try:
+            installed = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        if installed is None or not requirement.specifier.contains(installed, prereleases=True):
+            unmet.append(f"{requirement} (this environment has {installed or 'none'})")
+    return unmet
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve an unpacked bundle with TorchServe, as a SageMaker endpoint.")
+    parser.add_argument("model_dir", type=Path)
+    parser.add_argument("--scratch", type=Path, required=True, help="folder for TorchServe's config, logs, sockets")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--parent", type=int, help="stop when the process of this id is gone")
+    args = parser.parse_args(argv)
+    for unmet in unmet_requirements(args.model_dir):
+        print(f"warning: the bundle pins {unmet}", file=sys.stderr, flush=True)
+    for folder in ("store", "sockets", "logs"):
+        (args.scratch / folder).mkdir(parents=True, exist_ok=True)
+    (args.scratch / "config.properties").write_text(config(args.host, args.port, args.scratch))
+    return supervise(command(args.model_dir, args.scratch), environment(args.model_dir, args.scratch), args)
+
+
+def supervise(cmd: list[str], env: dict[str, str], args: argparse.Namespace) -> int:
+    """Run TorchServe until it exits, or until SIGTERM, Ctrl-C or the parent's exit; then stop its whole group."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stopping.set())
+    server = subprocess.Popen(cmd, cwd=args.scratch, env=env)
+    while not stopping.wait(0.2):
+        if server.poll() is not None or (args.parent and os.getppid() != args.parent):
+            break
+    stop_group()
+    server.wait()
+    return 0 if stopping.is_set() else (server.returncode or 0)
+
+
+def stop_group() -> None:
+    """Stop every other process of this process group (the launcher, Java, the model workers)."""
+    import psutil  # a dependency of torchserve
+
+    group = os.getpgid(0)
+    others = [p for p in psutil.process_iter() if p.pid != os.getpid() and _group(p) == group]
+    for process in others:
+        _quietly(process.terminate)
+    _, alive = psutil.wait_procs(others, timeout=STOP_TIMEOUT)
+    for process in alive:
+        _quietly(process.kill)
+    psutil.wait_procs(alive, timeout=5)
+
+
+def _group(process) -> int | None:
+    try:
+        return os.getpgid(process.pid)
+    except OSError:
+        return None
+
+
+def _quietly(action) -> None:
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        action()
+
+
+def _found(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
