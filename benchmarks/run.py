@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/run.py [--only NAME ...] [--out benchmarks/results.md]
 
 Prints a markdown table and writes it to `--out` (docs/benchmarks.md includes that file).
-Names: scaffold, suite, bundle, serve, train, data. No figure is asserted anywhere: the goals are
+Names: scaffold, suite, bundle, serve, engines, train, data. No figure is asserted anywhere: the goals are
 read by people, next to the numbers.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import bundle_speed
 import data_loading
+import engines_speed
 import scaffold_speed
 import serve_speed
 import suite_speed
@@ -31,6 +32,7 @@ BENCHMARKS = {
     "suite": suite_speed.measure,
     "bundle": bundle_speed.measure,
     "serve": serve_speed.measure,
+    "engines": engines_speed.measure,
     "train": train_speed.measure,
     "data": data_loading.measure,
 }

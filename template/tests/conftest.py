@@ -218,6 +218,28 @@ def served_model(core, unpacked_bundle, start_endpoint):
 
 
 @pytest.fixture(scope="session")
+def served_by_torchserve(core, unpacked_bundle, tmp_path_factory):
+    """`served_by_torchserve(model)`: the URL of TorchServe with SageMaker's handler service serving
+    the bundle of a trained run (what a SageMaker PyTorch endpoint runs), ready to answer."""
+    urls: dict[str, str] = {}
+    processes = []
+
+    def serve(model: str) -> str:
+        if model not in urls:
+            port = core.client.free_port()
+            scratch = tmp_path_factory.mktemp(f"torchserve-{model}")
+            log = (scratch / "server.log").open("wb")
+            processes.append(core.torchserve.spawn(unpacked_bundle(model), scratch, "127.0.0.1", port, output=log))
+            urls[model] = f"http://127.0.0.1:{port}"
+            core.client.wait_until_answering(urls[model], processes[-1])
+        return urls[model]
+
+    yield serve
+    for process in processes:
+        core.local_endpoint.stop(process)
+
+
+@pytest.fixture(scope="session")
 def examples(core, session_workdir, trained_run):
     """`examples(model, n)`: the example requests `model`'s contract makes from its trained run's data."""
 

@@ -1,9 +1,10 @@
 """This model's tests, driven by its contract (`contract.py` in the model folder).
 
 It learns its sample data to the goal its contract states; its handlers, its bundle served over
-HTTP and SageMaker's own serving toolkit all answer the contract's example requests alike.
-Fixtures (`core`, `package`, `trained_run`, `examples`, `unpacked_bundle`, `served_model`,
-`ask_toolkit`) come from tests/conftest.py.
+HTTP, SageMaker's own serving toolkit and TorchServe with it (the production stack, slow) all
+answer the contract's example requests alike. Fixtures (`core`, `package`, `trained_run`,
+`examples`, `unpacked_bundle`, `served_model`, `served_by_torchserve`, `ask_toolkit`) come from
+tests/conftest.py.
 """
 
 import importlib
@@ -83,3 +84,24 @@ def test_sagemaker_toolkit_answers_bad_requests_with_4xx(unpacked_bundle, ask_to
     ]
     answers = ask_toolkit(unpacked_bundle(MODEL), requests)
     assert [a["status"] for a in answers] == [400, 415, 406], answers
+
+
+@pytest.mark.slow
+def test_production_stack_answers_every_request_as_the_local_server_does(
+    core, served_model, served_by_torchserve, examples
+):
+    """TorchServe with SageMaker's handler service, what the endpoint runs, answers this model's
+    examples, and CSV and JSON requests whatever their fate, byte for byte as our server does."""
+    example = examples(MODEL)[0]
+    requests = [(e.body, e.content_type, "application/json") for e in examples(MODEL)]
+    requests += [(example.body, example.content_type, "text/csv"), (example.body, example.content_type, "*/*")]
+    requests += [("1.5,2.5\n3.5,4.5", "text/csv", "application/json"), ("1,2", "text/csv", "text/csv")]
+    requests += [('{"instances": [[1.5, 2.5]]}', "application/json", "application/json")]
+    requests += [("[]", "application/json", "*/*"), ("{broken", "application/json", "application/json")]
+    for body, content_type, accept in requests:
+        ours = core.client.invoke(served_model(MODEL), body, content_type, accept)
+        production = core.client.invoke(served_by_torchserve(MODEL), body, content_type, accept)
+        assert (production.status, production.body) == (ours.status, ours.body), (content_type, accept)
+        assert production.content_type.split(";")[0] == ours.content_type.split(";")[0]
+    answers = [core.client.invoke(served_by_torchserve(MODEL), e.body, e.content_type) for e in examples(MODEL)]
+    assert [a.status for a in answers] == [200] * len(answers), [a.body[:200] for a in answers]

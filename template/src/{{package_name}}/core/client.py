@@ -59,13 +59,16 @@ def wait_until_answering(url: str, process: subprocess.Popen | None = None, time
 
 
 def _answered_by_handlers(url: str) -> bool:
-    """Whether an empty request got the handlers' answer: a 2xx, or a JSON {"error": ...} of theirs."""
+    """Whether an empty request got the handlers' answer: a 2xx, or a 4xx JSON {"error": ...} of
+    theirs (a server still loading answers 503, or 404 for a model it does not know yet)."""
     try:
         answer = invoke(url, b"")
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
     if 200 <= answer.status < 300:
         return True
+    if answer.status >= 500 or answer.status == 404:
+        return False
     try:
         return "error" in answer.json()
     except (ValueError, TypeError):

@@ -28,9 +28,7 @@ STOP_TIMEOUT = 30  # seconds the server gets to finish its requests before it is
 
 
 @contextmanager
-def running(
-    bundle_path: Path, host: str, port: int, engine: str = "builtin"
-) -> Iterator[tuple[str, subprocess.Popen]]:
+def running(bundle_path: Path, host: str, port: int, engine: str = "builtin") -> Iterator[tuple[str, subprocess.Popen]]:
     """Serve a bundle (a model.tar.gz, unpacked into a temporary folder, or a bundle folder) with
     `engine` (see ENGINES); yields (URL, process)."""
     check_engine(engine)

@@ -6,8 +6,8 @@ A SageMaker PyTorch endpoint runs TorchServe with the handler service of the
     python -m <package>.core.torchserve MODEL_DIR --scratch DIR --port N --parent PID
 
 writes TorchServe's config into DIR (the toolkit's defaults and its SAGEMAKER_MODEL_SERVER_*
-settings, the inference address asked for, every other port free on 127.0.0.1, worker sockets
-in DIR), runs `torchserve --foreground` in its own process group, and stops that whole group on
+settings, the inference address asked for, every other port free on 127.0.0.1, its pid file and
+worker sockets in DIR), runs `torchserve --foreground` in its own process group, and stops that whole group on
 SIGTERM, Ctrl-C or when process PID is gone. What the container's start-up does and this does not:
 it writes /etc/sagemaker-ts.properties, pip-installs code/requirements.txt at every start, binds
 0.0.0.0 and finds its server by scanning every process (two servers would interfere). Instead,
@@ -81,10 +81,12 @@ def spawn(model_dir: Path, scratch: Path, host: str, port: int, output: IO | Non
     module = f"{__name__.split('.')[0]}.core.torchserve"
     command = [sys.executable, "-m", module, str(Path(model_dir).resolve()), "--scratch", str(scratch)]
     command += ["--host", host, "--port", str(port), "--parent", str(os.getpid())]
-    return subprocess.Popen(command, start_new_session=True, stdout=output, stderr=output)
+    source = str(Path(__file__).resolve().parents[2])  # where this package is, installed or not
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(command, env=env, start_new_session=True, stdout=output, stderr=output)
 
 
-def config(host: str, port: int, scratch: Path) -> str:
+def config(host: str, port: int) -> str:
     """TorchServe's config: the toolkit's defaults and settings, with addresses and sockets of this server's own."""
     from sagemaker_inference.environment import Environment  # the toolkit's reading of SAGEMAKER_* settings
 
@@ -102,8 +104,6 @@ def config(host: str, port: int, scratch: Path) -> str:
         "grpc_management_address": "127.0.0.1",
         "grpc_management_port": free_port(),
         "default_service_handler": f"{HANDLER_SERVICE}:handle",
-        # Worker sockets live in java.io.tmpdir: a folder of this server's own, not /tmp for all.
-        "vmargs": f"-XX:-UseContainerSupport -Djava.io.tmpdir={scratch / 'sockets'}",
     }
     lines = [f"{key}={value}" for key, value in settings.items() if value]
     return defaults.read_text() + "\n" + "\n".join(lines) + "\n"
@@ -122,12 +122,15 @@ def command(model_dir: Path, scratch: Path) -> list[str]:
 
 
 def environment(model_dir: Path, scratch: Path) -> dict[str, str]:
-    """The server's environment: the bundle's code first on the import path, logs in `scratch`,
-    and no TS_* address settings (TorchServe lets them override its config)."""
+    """The server's environment: the bundle's code first on the import path, logs and temporary
+    files in `scratch`, and no TS_* address settings (TorchServe lets them override its config)."""
     env = {key: value for key, value in os.environ.items() if not re.fullmatch(r"TS_.*(ADDRESS|PORT)", key)}
     code = str(Path(model_dir) / "code")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, os.environ.get("PYTHONPATH")]))
     env.update(LOG_LOCATION=str(scratch / "logs"), METRICS_LOCATION=str(scratch / "logs"))
+    # Its pid file (tempfile's folder) and its workers' sockets (Java's, from TEMP): one set per
+    # server in `scratch`, not one per machine in /tmp, where a second server would find the first.
+    env.update(TMPDIR=str(scratch / "sockets"), TEMP=str(scratch / "sockets"))
     return env
 
 
@@ -165,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: the bundle pins {unmet}", file=sys.stderr, flush=True)
     for folder in ("store", "sockets", "logs"):
         (args.scratch / folder).mkdir(parents=True, exist_ok=True)
-    (args.scratch / "config.properties").write_text(config(args.host, args.port, args.scratch))
+    (args.scratch / "config.properties").write_text(config(args.host, args.port))
     return supervise(command(args.model_dir, args.scratch), environment(args.model_dir, args.scratch), args)
 
 
