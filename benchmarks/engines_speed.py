@@ -35,7 +35,7 @@ import psutil
 from project import MODEL, PACKAGE, Row, cli, trained_project
 from serve_speed import HEADERS, p99
 
-REPEATS, CLIENTS, SECONDS, WARM_UP = 3, 16, 10.0, 2.0
+REPEATS, CLIENTS, SECONDS, WARM_UP = 5, 16, 10.0, 2.0
 HOST, START_TIMEOUT, MB = "127.0.0.1", 180.0, 2**20
 WORKERS = "SAGEMAKER_MODEL_SERVER_WORKERS"
 SERVERS = {  # name -> (engine, environment)
@@ -53,8 +53,8 @@ def measure(folder: Path) -> list[Row]:
     example = _example(core, project, run_dir)
     runs: dict[str, list[dict]] = {name: [] for name in SERVERS}
     for repeat in range(REPEATS):
-        for name, (engine, env) in SERVERS.items():
-            runs[name].append(run(core, engine, env, model_dir, folder / f"{engine}-{repeat}", example))
+        for index, (name, (engine, env)) in enumerate(SERVERS.items()):
+            runs[name].append(run(core, engine, env, model_dir, folder / f"server-{repeat}-{index}", example))
     return [start_row(runs), throughput_row(runs, "ours"), throughput_row(runs, "ours, 2 threads"), memory_row(runs)]
 
 
@@ -181,9 +181,9 @@ def throughput_row(runs: dict[str, list[dict]], name: str) -> Row:
     ratios = _ratios(ours, theirs, "rate")
     threads, workers = ours[0]["workers"], theirs[0]["workers"]
     return Row(
-        f"engines: throughput, {CLIENTS} clients for {SECONDS:.0f} s, ours with {threads} handler thread(s)"
-        f"{' (its default)' if name == 'ours' else f' ({WORKERS}={threads})'}, TorchServe with its default "
-        f"{workers} workers (one per CPU)",
+        f"engines: throughput, {CLIENTS} clients for {SECONDS:.0f} s, ours with {threads} handler "
+        f"thread{'s' if threads > 1 else ''} ({'its default' if name == 'ours' else f'{WORKERS}={threads}'}), "
+        f"TorchServe with its default {workers} workers (one per CPU)",
         f"{_median(ours, 'rate'):.0f} req/s, p99 {_median(ours, 'p99'):.1f} ms "
         f"(ratio {ratios[0]:.2f}-{ratios[-1]:.2f} over {len(ratios)} repeats)",
         f"TorchServe {_median(theirs, 'rate'):.0f} req/s, p99 {_median(theirs, 'p99'):.1f} ms",

@@ -37,7 +37,7 @@ def archive(path: Path, members: list[tuple[tarfile.TarInfo, bytes]]) -> Path:
     return path
 
 
-# (name, what to build at --bundle, serve's extra options, lowered caps, the message)
+# (name, what to build at --bundle, serve's extra options, lowered caps ($NAME: an environment variable), the message)
 CASES = [
     ("port-zero", "good", ["--port", "0"], {}, "port must be between 1 and 65535, not 0"),
     ("port-too-big", "good", ["--port", "70000"], {}, "not 70000"),
@@ -57,6 +57,8 @@ CASES = [
     ("no-entry-point", "no-entry-point", [], {}, "missing ['code/inference.py']"),
     ("expands-too-far", [member("weights.bin", content=bytes(20 << 20))], [], {"MIN_EXPANDED_CAP": 1 << 20}, "expand"),
     ("too-many-members", [member(f"code/m{i}.py") for i in range(20)], [], {"MAX_MEMBERS": 10}, "more than the 10"),
+    ("unknown-engine", "good", ["--engine", "docker"], {}, "--engine must be one of builtin, torchserve, not 'docker'"),
+    ("torchserve-without-java", "good", ["--engine", "torchserve"], {"$JAVA_HOME": "/no/java"}, "needs Java 17+"),
 ]
 
 
@@ -111,7 +113,10 @@ def test_a_bad_serve_argument_is_one_line_and_starts_nothing(
     core, cli, scratch, busy_port, monkeypatch, what, options, caps, message
 ):
     for name, value in caps.items():
-        monkeypatch.setattr(core.bundle, name, value)  # the caps, lowered so the test builds small archives
+        if name.startswith("$"):
+            monkeypatch.setenv(name[1:], value)
+        else:
+            monkeypatch.setattr(core.bundle, name, value)  # the caps, lowered so the test builds small archives
     bundle = build(what, scratch.parent)
     workdir = sorted(p.name for p in scratch.parent.iterdir())
     port = core.client.free_port()

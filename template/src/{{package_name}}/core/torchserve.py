@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import IO
@@ -37,6 +38,7 @@ from .errors import ProjectError
 HANDLER_SERVICE = "sagemaker_pytorch_serving_container.handler_service"
 MODEL_NAME = "model"  # the toolkit's name for the one model of an endpoint
 MIN_JAVA = 17  # TorchServe 0.12
+SOCKET_PATH_MAX = 107  # bytes, on Linux
 STOP_TIMEOUT = 20  # seconds TorchServe gets to stop its workers before they are killed
 INSTALL = "pip install -e '.[torchserve]'"
 JAVA_INSTALL = "apt install openjdk-17-jre-headless (or any Java 17+ on PATH or JAVA_HOME)"
@@ -115,22 +117,22 @@ def command(model_dir: Path, scratch: Path) -> list[str]:
     launcher = shutil.which("torchserve", path=os.pathsep.join([str(Path(sys.executable).parent), os.defpath]))
     return [
         *([launcher] if launcher else [sys.executable, "-c", "from ts.model_server import start; start()"]),
-        *("--start", "--foreground", "--ncs", "--model-store", str(scratch / "store")),
+        *("--start", "--foreground", "--model-store", str(scratch / "store")),
         *("--ts-config", str(scratch / "config.properties"), "--log-config", str(log_config)),
         *("--models", f"{MODEL_NAME}={model_dir}"),
     ]
 
 
-def environment(model_dir: Path, scratch: Path) -> dict[str, str]:
-    """The server's environment: the bundle's code first on the import path, logs and temporary
-    files in `scratch`, and no TS_* address settings (TorchServe lets them override its config)."""
+def environment(model_dir: Path, scratch: Path, sockets: Path) -> dict[str, str]:
+    """The server's environment: the bundle's code first on the import path, logs in `scratch`,
+    temporary files in `sockets`, and no TS_* address settings (TorchServe lets them override its config)."""
     env = {key: value for key, value in os.environ.items() if not re.fullmatch(r"TS_.*(ADDRESS|PORT)", key)}
     code = str(Path(model_dir) / "code")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, os.environ.get("PYTHONPATH")]))
     env.update(LOG_LOCATION=str(scratch / "logs"), METRICS_LOCATION=str(scratch / "logs"))
     # Its pid file (tempfile's folder) and its workers' sockets (Java's, from TEMP): one set per
-    # server in `scratch`, not one per machine in /tmp, where a second server would find the first.
-    env.update(TMPDIR=str(scratch / "sockets"), TEMP=str(scratch / "sockets"))
+    # server, not one per machine in /tmp, where a second server would find the first.
+    env.update(TMPDIR=str(sockets), TEMP=str(sockets))
     return env
 
 
@@ -166,10 +168,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for unmet in unmet_requirements(args.model_dir):
         print(f"warning: the bundle pins {unmet}", file=sys.stderr, flush=True)
-    for folder in ("store", "sockets", "logs"):
+    for folder in ("store", "logs"):
         (args.scratch / folder).mkdir(parents=True, exist_ok=True)
     (args.scratch / "config.properties").write_text(config(args.host, args.port))
-    return supervise(command(args.model_dir, args.scratch), environment(args.model_dir, args.scratch), args)
+    sockets = socket_folder(args.scratch)
+    env = environment(args.model_dir, args.scratch, sockets)
+    try:
+        return supervise(command(args.model_dir, args.scratch), env, args)
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def socket_folder(scratch: Path) -> Path:
+    """A new folder for the workers' sockets: in `scratch`, or in /tmp when a socket's path there
+    would pass the 107 bytes a Unix socket's path may have."""
+    longest = len(str(scratch.resolve() / "sockets" / ".ts.sock.65535").encode())
+    if longest <= SOCKET_PATH_MAX:
+        (scratch / "sockets").mkdir(parents=True, exist_ok=True)
+        return scratch / "sockets"
+    return Path(tempfile.mkdtemp(prefix="torchserve-", dir="/tmp"))
 
 
 def supervise(cmd: list[str], env: dict[str, str], args: argparse.Namespace) -> int:
