@@ -16,7 +16,7 @@ import yaml
 from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, replace, run, scaffold
 
 PRE_CONTRACT_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
-PREVIOUS_RELEASE = "62d107964782500448e9da1aba9a7f1607b8f54c"
+PREVIOUS_RELEASE = "7da5851f7a9805d512483b4aa9902d14e5c681eb"
 PKG = f"src/{DEFAULT_PACKAGE}"
 
 
@@ -115,6 +115,9 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
     replace(reviews / "config.yaml", "max_epochs: 15", "max_epochs: 12")
     helper = "def user_helper() -> int:\n    return 42\n\n\ndef pad("
     replace(reviews / "model.py", "def pad(", helper)  # away from what the template changes
+    model_tests = project / "tests" / "models" / "reviews" / "test_reviews.py"
+    with model_tests.open("a") as handle:
+        handle.write("\n\ndef test_of_my_own():\n    assert 1 + 1 == 2\n")
     commit_all(project, "user edits")
 
     release_this_checkout()
@@ -125,12 +128,32 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
     config_text = (reviews / "config.yaml").read_text()
     model_text = (reviews / "model.py").read_text()
     assert "max_epochs: 12" in config_text and "def user_helper" in model_text
-    assert "def rules(self)" in model_text  # this release: model configs declare their own value rules
+    assert "def rules(self)" in model_text
     assert "resource_prefix: ml-project" in (project / ".copier-answers.yml").read_text()
-    assert "<<<<<<<" not in config_text and "<<<<<<<" not in (reviews / "model.py").read_text()
+    tests_text = model_tests.read_text()
+    assert "def test_of_my_own" in tests_text
+    assert "def test_production_stack_answers" in tests_text  # this release: every bundle under TorchServe too
+    assert (project / PKG / "core" / "torchserve.py").is_file() and "torchserve" in (
+        project / "pyproject.toml"
+    ).read_text()
+    assert not any(
+        "<<<<<<<" in path.read_text() for path in (reviews / "config.yaml", reviews / "model.py", model_tests)
+    )
     env = {**rendered_env(), "PYTHONPATH": str(project / "src")}
     cli = (sys.executable, "-m", DEFAULT_PACKAGE)
     smoke = run(*cli, "smoke", "reviews", "trainer.progress=false", cwd=project, env=env)
     assert "predicted" in smoke.stdout, smoke.stdout
-    suite = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/models", cwd=project, env=env)
+    everything = ("-m", "slow or not slow")  # the models' bundles served by TorchServe included
+    suite = run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *everything,
+        "tests/models",
+        cwd=project,
+        env=env,
+    )
     assert " passed" in suite.stdout and "failed" not in suite.stdout

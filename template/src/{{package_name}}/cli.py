@@ -13,7 +13,7 @@ from rich.table import Column, Table
 
 from . import bootstrap_cli, data_cli, release_cli
 from .cli_errors import EndpointUrlOpt, interruptible, user_errors
-from .cli_options import BestOpt, GoalOpt, ModelArg, Overrides, RunOpt, model_config, pick_run, ranking
+from .cli_options import BestOpt, EngineOpt, GoalOpt, ModelArg, Overrides, RunOpt, model_config, pick_run, ranking
 from .core import bundle as bundles
 from .core import (
     changes,
@@ -202,10 +202,7 @@ def serve(
     port: Annotated[
         int, typer.Option(help="Port to listen on.", envvar="SAGEMAKER_BIND_TO_PORT")
     ] = serving.DEFAULT_PORT,
-    engine: Annotated[
-        str,
-        typer.Option(help="builtin: this project's server; torchserve: TorchServe with SageMaker's handler service."),
-    ] = "builtin",
+    engine: EngineOpt = "builtin",
 ) -> None:
     """Serve a bundle locally with the SageMaker endpoint contract (/ping, /invocations)."""
     with user_errors():
@@ -226,16 +223,17 @@ def serve(
 
 
 @app.command()
-def smoke(model: ModelArg, overrides: Overrides = None) -> None:
+def smoke(model: ModelArg, overrides: Overrides = None, engine: EngineOpt = "builtin") -> None:
     """Train MODEL, bundle it, serve the bundle and print its answers to the example requests of its contract."""
     with user_errors():
+        local_endpoint.check_engine(engine)
         declared = contract.of(model)
         result = registry.module(model, "train").main(list(overrides or []))
         run_dir = result.paths.model_dir
         path = bundles.build(model, run_dir, run_dir / "model.tar.gz")
         out.print(f"trained {run_dir}\n  {_format(result.metrics)}\nbundled {path}")
         examples = declared.examples(run_dir, 5)
-        with local_endpoint.running(path, "127.0.0.1", client.free_port()) as (url, _):
+        with local_endpoint.running(path, "127.0.0.1", client.free_port(), engine) as (url, _):
             answers = [client.invoke(url, example.body, example.content_type) for example in examples]
         for answer in answers:
             if answer.status != 200:

@@ -25,6 +25,10 @@ GoalOpt = Annotated[
 Overrides = Annotated[
     list[str] | None, typer.Argument(help="Config overrides, e.g. trainer.max_epochs=5 optimizer.lr=0.001.")
 ]
+EngineOpt = Annotated[
+    str,
+    typer.Option(help="builtin: this project's server; torchserve: TorchServe with SageMaker's handler service."),
+]
 
 
 def model_config(model: str, overrides: list[str] = ()):
