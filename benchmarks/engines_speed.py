@@ -7,7 +7,7 @@ TorchServe (core/torchserve.py) with one model worker per CPU; plus ours with tw
 - start: wall time from spawn to the first 200 answer to the model's example request (POST
   /invocations polled, not /ping, which TorchServe answers before its model is loaded);
 - throughput: once every worker is ready and after WARM_UP seconds of load, CLIENTS threads with
-  keep-alive connections send that request for SECONDS (serve_speed's client, for a duration);
+  keep-alive connections send that request for SECONDS (serve_speed's client, run for a set time);
 - memory: resident memory (RSS) summed over the server's process group, sampled during that load
   (peak) and a second after it (steady); TorchServe's group holds core/torchserve.py's supervisor,
   the `torchserve` launcher, Java and the model workers. RSS counts pages the processes share once

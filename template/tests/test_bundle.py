@@ -45,7 +45,11 @@ def test_bundle_has_the_container_layout(core, model, trained_run, package, tmp_
     assert not [n for n in names if "/tests/" in n or "__pycache__" in n or n.endswith((".pyc", "cli.py"))]
     others = set(core.registry.names()) - {model}
     assert not [n for n in names if any(f"/models/{other}/" in n for other in others)]
-    assert f"from {package}.models.{model}.inference import model_fn" in entry
+    # The model's handlers behind one transform_fn that answers errors as JSON on any server; no
+    # input_fn beside it (SageMaker's handler service refuses both), run on both servers elsewhere.
+    assert f"from {package}.models.{model} import inference as handlers" in entry
+    assert "model_fn = handlers.model_fn" in entry and "transform_fn = handling.transform_fn(handlers)" in entry
+    assert "input_fn" not in entry
     required = [line.split(">")[0].split("=")[0].strip() for line in requirements.splitlines()]
     assert "torch" not in required and {"omegaconf", "python-mimeparse"} <= set(required)
 
