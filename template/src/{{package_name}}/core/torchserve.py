@@ -6,12 +6,14 @@ A SageMaker PyTorch endpoint runs TorchServe with the handler service of the
     python -m <package>.core.torchserve MODEL_DIR --scratch DIR --port N --parent PID
 
 writes TorchServe's config into DIR (the toolkit's defaults and its SAGEMAKER_MODEL_SERVER_*
-settings, the inference address asked for, every other port free on 127.0.0.1, its pid file and
-worker sockets in DIR), runs `torchserve --foreground` in its own process group, and stops that whole group on
-SIGTERM, Ctrl-C or when process PID is gone. What the container's start-up does and this does not:
-it writes /etc/sagemaker-ts.properties, pip-installs code/requirements.txt at every start, binds
-0.0.0.0 and finds its server by scanning every process (two servers would interfere). Instead,
-the bundle's pinned requirements are compared with this environment and any difference is logged.
+settings, the inference address asked for, every other port free on 127.0.0.1; its logs, pid
+file and worker sockets in DIR too), runs `torchserve --foreground` in its own process group,
+and stops that whole group on SIGTERM, Ctrl-C or when process PID is gone.
+
+What the container's start-up does and this does not: it writes /etc/sagemaker-ts.properties,
+pip-installs code/requirements.txt at every start, binds 0.0.0.0 and finds its server by
+scanning every process (two servers would interfere). Instead, the bundle's pinned requirements
+are compared with this environment and each difference is logged.
 """
 
 from __future__ import annotations
