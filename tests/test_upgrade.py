@@ -116,8 +116,8 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
     helper = "def user_helper() -> int:\n    return 42\n\n\ndef pad("
     replace(reviews / "model.py", "def pad(", helper)  # away from what the template changes
     model_tests = project / "tests" / "models" / "reviews" / "test_reviews.py"
-    with model_tests.open("a") as handle:
-        handle.write("\n\ndef test_of_my_own():\n    assert 1 + 1 == 2\n")
+    first_test = "def test_training_reaches_the_goal_of_the_contract"
+    replace(model_tests, first_test, f"def test_of_my_own():\n    assert 1 + 1 == 2\n\n\n{first_test}")
     commit_all(project, "user edits")
 
     release_this_checkout()

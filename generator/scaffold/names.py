@@ -49,7 +49,7 @@ DEPENDENCIES = frozenset(
     cdk_integration_tests cfnlint check_jsonschema checkov click functorch hatchling hypothesis isal jmespath
     mimeparse mlflow moto numpy omegaconf pil pre_commit py pyarrow pytest rich ruff s3transfer sagemaker
     sagemaker_core sagemaker_inference sagemaker_pytorch_serving_container sast_integration_tests sqlalchemy
-    starlette torch torchgen typer uv uvicorn wandb yaml zizmor
+    starlette torch torchgen ts typer uv uvicorn wandb yaml zizmor
     """.split()  # noqa: SIM905
 )
 # What the project itself imports by these names (its test folders, sample data, the template tool).
