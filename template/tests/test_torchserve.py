@@ -122,7 +122,7 @@ def wait_for(out: Path, text: str, process: subprocess.Popen, timeout: float = 1
 
 def group_of(cli: subprocess.Popen) -> int:
     """The process group TorchServe runs in: its supervisor's, a child of `cli`."""
-    [supervisor] = [p for p in psutil.Process(cli.pid).children() if "core.torchserve" in " ".join(p.cmdline())]
+    [supervisor] = [p for p in psutil.Process(cli.pid).children() if "core.supervisor" in " ".join(p.cmdline())]
     return supervisor.pid
 
 
@@ -189,3 +189,22 @@ def test_the_containers_pip_step_installs_the_pins_once_then_resolves_nothing(co
     assert second.returncode == 0, second.stderr
     assert "already satisfied" in second.stdout
     assert not any(word in second.stdout for word in ("Collecting", "Downloading", "Installing", "Uninstalling"))
+
+
+@pytest.mark.slow
+def test_a_model_that_cannot_load_fails_serve_in_one_line_with_its_error(core, package, unpacked_bundle, tmp_path):
+    """TorchServe retries a worker whose model_fn fails for ever; serve gives up after a few deaths."""
+    model_dir = unpacked_bundle(PROBE)
+    broken = "def model_fn(model_dir):\n    raise RuntimeError('the weights are corrupt')\n\n\n"
+    broken += "def transform_fn(model, data, content_type, accept):\n    return data\n"
+    (model_dir / "code" / "inference.py").write_text(broken)
+    source = Path(core.torchserve.__file__).resolve().parents[2]
+    process, out = serve(package, source, model_dir, core.client.free_port(), tmp_path)
+    try:
+        assert process.wait(timeout=120) == 2
+    finally:
+        if process.poll() is None:
+            process.kill()
+    last = out.read_text().strip().splitlines()[-1]
+    assert last.startswith("error: serving") and "RuntimeError: the weights are corrupt" in last, last
+    assert list((tmp_path / "tmp").iterdir()) == []

@@ -45,7 +45,8 @@ def running(bundle_path: Path, host: str, port: int, engine: str = "builtin") ->
             try:
                 ready(url, process)
             except (RuntimeError, TimeoutError) as error:
-                raise ProjectError(f"serving {bundle_path} failed: {error}") from error
+                reason = torchserve.failure(Path(folder) / "torchserve") if engine == "torchserve" else None
+                raise ProjectError(f"serving {bundle_path} failed: {reason or error}") from error
             yield url, process
         finally:
             stop(process)

@@ -3,12 +3,13 @@
 A SageMaker PyTorch endpoint runs TorchServe with the handler service of the
 `sagemaker-pytorch-inference` toolkit. `spawn` runs the same, without Docker or root:
 
-    python -m <package>.core.torchserve MODEL_DIR --scratch DIR --port N --parent PID
+    python -m <package>.core.supervisor MODEL_DIR --scratch DIR --port N --parent PID
 
 writes TorchServe's config into DIR (the toolkit's defaults and its SAGEMAKER_MODEL_SERVER_*
 settings, the inference address asked for, every other port free on 127.0.0.1; its logs, pid
 file and worker sockets in DIR too), runs `torchserve --foreground` in its own process group,
-and stops that whole group on SIGTERM, Ctrl-C or when process PID is gone.
+and stops that whole group on SIGTERM, Ctrl-C, when process PID is gone or when the model's
+workers keep dying (core/supervisor.py).
 
 What the container's start-up does and this does not: it writes /etc/sagemaker-ts.properties,
 pip-installs code/requirements.txt at every start, binds 0.0.0.0 and finds its server by
@@ -18,19 +19,15 @@ are compared with this environment and each difference is logged.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import importlib.metadata
 import importlib.resources
 import importlib.util
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import IO
 
@@ -41,7 +38,7 @@ HANDLER_SERVICE = "sagemaker_pytorch_serving_container.handler_service"
 MODEL_NAME = "model"  # the toolkit's name for the one model of an endpoint
 MIN_JAVA = 17  # TorchServe 0.12
 SOCKET_PATH_MAX = 107  # bytes, on Linux
-STOP_TIMEOUT = 20  # seconds TorchServe gets to stop its workers before they are killed
+FAILURE = "failure.txt"  # in the scratch folder: why the supervisor stopped the server by itself
 INSTALL = "pip install -e '.[torchserve]'"
 JAVA_INSTALL = "apt install openjdk-17-jre-headless (or any Java 17+ on PATH or JAVA_HOME)"
 
@@ -82,7 +79,7 @@ def spawn(model_dir: Path, scratch: Path, host: str, port: int, output: IO | Non
     It runs in a session of its own (a terminal's Ctrl-C reaches the caller, who stops it with
     SIGTERM) and stops by itself when the caller is gone.
     """
-    module = f"{__name__.split('.')[0]}.core.torchserve"
+    module = f"{__name__.split('.')[0]}.core.supervisor"
     command = [sys.executable, "-m", module, str(Path(model_dir).resolve()), "--scratch", str(scratch)]
     command += ["--host", host, "--port", str(port), "--parent", str(os.getpid())]
     source = str(Path(__file__).resolve().parents[2])  # where this package is, installed or not
@@ -160,27 +157,6 @@ def unmet_requirements(model_dir: Path) -> list[str]:
     return unmet
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve an unpacked bundle with TorchServe, as a SageMaker endpoint.")
-    parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--scratch", type=Path, required=True, help="folder for TorchServe's config, logs, sockets")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--parent", type=int, help="stop when the process of this id is gone")
-    args = parser.parse_args(argv)
-    for unmet in unmet_requirements(args.model_dir):
-        print(f"warning: the bundle pins {unmet}", file=sys.stderr, flush=True)
-    for folder in ("store", "logs"):
-        (args.scratch / folder).mkdir(parents=True, exist_ok=True)
-    (args.scratch / "config.properties").write_text(config(args.host, args.port))
-    sockets = socket_folder(args.scratch)
-    env = environment(args.model_dir, args.scratch, sockets)
-    try:
-        return supervise(command(args.model_dir, args.scratch), env, args)
-    finally:
-        shutil.rmtree(sockets, ignore_errors=True)
-
-
 def socket_folder(scratch: Path) -> Path:
     """A new folder for the workers' sockets: in `scratch`, or in /tmp when a socket's path there
     would pass the 107 bytes a Unix socket's path may have."""
@@ -191,46 +167,10 @@ def socket_folder(scratch: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix="torchserve-", dir="/tmp"))
 
 
-def supervise(cmd: list[str], env: dict[str, str], args: argparse.Namespace) -> int:
-    """Run TorchServe until it exits, or until SIGTERM, Ctrl-C or the parent's exit; then stop its whole group."""
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, lambda *_: stopping.set())
-    server = subprocess.Popen(cmd, cwd=args.scratch, env=env)
-    while not stopping.wait(0.2):
-        if server.poll() is not None or (args.parent and os.getppid() != args.parent):
-            break
-    stop_group()
-    server.wait()
-    return 0 if stopping.is_set() else (server.returncode or 0)
-
-
-def stop_group() -> None:
-    """Stop every other process of this process group (the launcher, Java, the model workers)."""
-    import psutil  # a dependency of torchserve
-
-    group = os.getpgid(0)
-    others = [p for p in psutil.process_iter() if p.pid != os.getpid() and _group(p) == group]
-    for process in others:
-        _quietly(process.terminate)
-    _, alive = psutil.wait_procs(others, timeout=STOP_TIMEOUT)
-    for process in alive:
-        _quietly(process.kill)
-    psutil.wait_procs(alive, timeout=5)
-
-
-def _group(process) -> int | None:
-    try:
-        return os.getpgid(process.pid)
-    except OSError:
-        return None
-
-
-def _quietly(action) -> None:
-    import psutil
-
-    with contextlib.suppress(psutil.Error):
-        action()
+def failure(scratch: Path) -> str | None:
+    """Why the server in `scratch` gave up, when its supervisor said (see core/supervisor.py)."""
+    path = Path(scratch) / FAILURE
+    return path.read_text().strip() if path.is_file() else None
 
 
 def _found(module: str) -> bool:
@@ -238,7 +178,3 @@ def _found(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:  # its parent package is missing
         return False
-
-
-if __name__ == "__main__":
-    sys.exit(main())
