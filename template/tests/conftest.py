@@ -226,10 +226,11 @@ def served_by_torchserve(core, unpacked_bundle, tmp_path_factory):
 
     def serve(model: str) -> str:
         if model not in urls:
+            core.torchserve.check_installed()  # Java or the extra missing: say which, in one line
             port = core.client.free_port()
             scratch = tmp_path_factory.mktemp(f"torchserve-{model}")
-            log = (scratch / "server.log").open("wb")
-            processes.append(core.torchserve.spawn(unpacked_bundle(model), scratch, "127.0.0.1", port, output=log))
+            with (scratch / "server.log").open("wb") as log:
+                processes.append(core.torchserve.spawn(unpacked_bundle(model), scratch, "127.0.0.1", port, log))
             urls[model] = f"http://127.0.0.1:{port}"
             core.client.wait_until_answering(urls[model], processes[-1])
         return urls[model]

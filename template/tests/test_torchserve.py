@@ -42,10 +42,12 @@ def test_config_is_the_toolkits_with_loopback_addresses_and_ports_of_its_own(cor
 
 
 def test_the_servers_environment_has_the_bundles_code_and_no_address_overrides(core, monkeypatch, tmp_path):
-    monkeypatch.setenv("TS_INFERENCE_ADDRESS", "http://0.0.0.0:8080")
-    monkeypatch.setenv("TS_GRPC_INFERENCE_PORT", "7070")
+    settings = {"TS_INFERENCE_ADDRESS": "http://0.0.0.0:8080", "TS_CONFIG_FILE": "/etc/x", "TS_GRPC_PORT": "7"}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
     env = core.torchserve.environment(tmp_path / "model", tmp_path / "scratch", tmp_path / "sockets")
-    assert not {"TS_INFERENCE_ADDRESS", "TS_GRPC_INFERENCE_PORT"} & set(env)
+    assert not [name for name in env if name.startswith("TS_")]
+    assert core.torchserve.ignored_settings() == sorted(settings)
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(tmp_path / "model" / "code")
     assert env["TMPDIR"] == env["TEMP"] == str(tmp_path / "sockets")
 
@@ -127,12 +129,13 @@ def group_of(cli: subprocess.Popen) -> int:
 
 
 def members(group: int) -> list[psutil.Process]:
+    """The live processes of a process group (zombies are gone, only not yet reaped)."""
     found = []
     for process in psutil.process_iter():
         try:
-            if os.getpgid(process.pid) == group:
+            if os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE:
                 found.append(process)
-        except OSError:
+        except (OSError, psutil.Error):
             continue
     return found
 

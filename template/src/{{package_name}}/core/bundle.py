@@ -93,7 +93,8 @@ def entry_point(model: str) -> str:
         f"from {registry.PACKAGE}.core import handling\n"
         f"from {registry.PACKAGE}.models.{model} import inference as handlers\n\n"
         "model_fn = handlers.model_fn\n"
-        "transform_fn = handling.transform_fn(handlers)\n\n"
+        "transform_fn = handling.transform_fn(handlers)\n"
+        "handling.receive_raw_bodies()  # JSON and CSV too: the handlers' codecs decode them\n\n"
         '__all__ = ["model_fn", "transform_fn"]\n'
     )
 

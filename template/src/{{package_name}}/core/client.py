@@ -52,25 +52,24 @@ def wait_until_answering(url: str, process: subprocess.Popen | None = None, time
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with code {process.returncode} before it was ready")
-        if _answered_by_handlers(url):
+        if answered_by_handlers(url):
             return
         time.sleep(0.25)
     raise TimeoutError(f"{url} did not answer an invocation within {timeout:.0f} s")
 
 
-def _answered_by_handlers(url: str) -> bool:
-    """Whether an empty request got the handlers' answer: a 2xx, or a 4xx JSON {"error": ...} of
-    theirs (a server still loading answers 503, or 404 for a model it does not know yet)."""
+def answered_by_handlers(url: str, timeout: float = 30) -> bool:
+    """Whether an empty request got the handlers' answer: a 2xx, or a JSON {"error": ...} of theirs
+    with any other status but 503, which servers answer while the model loads (TorchServe's own
+    errors are {"code", "type", "message"})."""
     try:
-        answer = invoke(url, b"")
+        answer = invoke(url, b"", timeout=timeout)
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
     if 200 <= answer.status < 300:
         return True
-    if answer.status >= 500 or answer.status == 404:
-        return False
     try:
-        return "error" in answer.json()
+        return answer.status != 503 and "error" in dict(answer.json())
     except (ValueError, TypeError):
         return False
 
@@ -87,14 +86,19 @@ def ping(url: str) -> int | None:
 
 
 def invoke(
-    url: str, body: bytes | str, content_type: str = JSON, accept: str = JSON, headers: dict[str, str] | None = None
+    url: str,
+    body: bytes | str,
+    content_type: str = JSON,
+    accept: str = JSON,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
 ) -> Answer:
     """`POST url/invocations` and return the answer, whatever its status."""
     data = body.encode() if isinstance(body, str) else body
     all_headers = {"Content-Type": content_type, "Accept": accept, **(headers or {})}
     request = urllib.request.Request(f"{url}/invocations", data=data, method="POST", headers=all_headers)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return Answer(response.status, response.headers.get("Content-Type", ""), response.read())
     except urllib.error.HTTPError as error:
         return Answer(error.code, error.headers.get("Content-Type", ""), error.read())

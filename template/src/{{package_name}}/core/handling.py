@@ -6,6 +6,9 @@ A bundle's entry point (`code/inference.py`, written by `bundle`) exports `model
 `{"error": ...}` with its HTTP status, set on the request's context. So our server
 (core/serving.py) and TorchServe with SageMaker's handler service (what an endpoint runs)
 answer a bad request alike, and no traceback reaches a client: it stays in the server's log.
+The entry point also calls `receive_raw_bodies()`, so that SageMaker's handler service hands JSON
+and CSV bodies over undecoded, as every other type: it would decode them itself, before any
+handler runs, and answer a body that is not UTF-8 with a 500 and its traceback.
 
     what fails                                   status
     the request's size or custom attributes      413 / 400
@@ -36,6 +39,9 @@ MAX_BODY_BYTES = {"serverless": 4 * 1024 * 1024, "realtime": 6 * 1024 * 1024, "a
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 MAX_CUSTOM_ATTRIBUTES = 1024
 MAX_ERROR_CHARS = 500  # an error message quoting the request is cut here
+# The media types whose bodies a server decodes as UTF-8 before the handlers run: SageMaker's
+# handler service's list, emptied in place by `receive_raw_bodies` (core/serving.py reads it too).
+UTF8_TYPES = ["application/json", "text/csv"]
 log = logging.getLogger("endpoint")
 
 
@@ -48,13 +54,28 @@ class RequestError(Exception):
         self.message = message
 
 
+def receive_raw_bodies() -> None:
+    """Have every server hand request bodies to the handlers as bytes (their codecs decode text)."""
+    UTF8_TYPES.clear()
+    try:
+        from sagemaker_inference import content_types  # the handler service's list, read per request
+    except ImportError:  # not under SageMaker's handler service
+        return
+    content_types.UTF8_TYPES = []
+
+
+def custom_attributes(context) -> str | None:
+    """The request's X-Amzn-SageMaker-Custom-Attributes header, from any server's context."""
+    return header(context, CUSTOM_ATTRIBUTES)
+
+
 def transform_fn(handlers: ModuleType):
     """The one handler of a bundle's entry point: `handlers`' pipeline, answering errors as JSON."""
 
     def transform(model, data: str | bytes, content_type: str | None, accept: str, context):
         try:
             check_request(data, context)
-            return _answer(handlers, model, data, content_type or JSON, accept, context)
+            return _as_bytes(*_answer(handlers, model, data, content_type or JSON, accept, context))
         except Exception as error:  # every error becomes an answer with its status
             status, message = failure(error)
             context.set_response_status(status, _phrase(status))
@@ -122,13 +143,25 @@ def call(handler, context, *args):
     return handler(*args, context) if _takes_context(handler, len(args)) else handler(*args)
 
 
-def _answer(handlers: ModuleType, model, data, content_type: str, accept: str, context):
+def _answer(handlers: ModuleType, model, data, content_type: str, accept: str, context) -> tuple:
+    """(body, media type) from the model's handlers (its media type defaults to `accept`)."""
     own = getattr(handlers, "transform_fn", None)
     if own:
-        return call(own, context, model, data, content_type, accept)
-    request = _decode(handlers.input_fn, context, data, content_type)
-    prediction = call(handlers.predict_fn, context, request, model)
-    return call(handlers.output_fn, context, prediction, accept)
+        result = call(own, context, model, data, content_type, accept)
+    else:
+        request = _decode(handlers.input_fn, context, data, content_type)
+        prediction = call(handlers.predict_fn, context, request, model)
+        result = call(handlers.output_fn, context, prediction, accept)
+    return result if isinstance(result, tuple) else (result, accept)
+
+
+def _as_bytes(body, media_type: str) -> tuple[bytes, str]:
+    """The answer's body as every server sends it: str encoded, bytes as they are, anything else refused."""
+    if isinstance(body, str):
+        return body.encode(), media_type
+    if isinstance(body, bytes | bytearray):
+        return bytes(body), media_type
+    raise TypeError(f"the model's handlers answered a {type(body).__name__}, not str or bytes")
 
 
 def _decode(input_fn, context, data: str | bytes, content_type: str):

@@ -44,9 +44,6 @@ from starlette.routing import Route
 
 from . import handling
 
-# Handed to the handlers as str, as SageMaker's handler service does (an exact match, no parameters);
-# a body that is not UTF-8 stays bytes here (the handler service answers it with a 500).
-UTF8_TYPES = ("application/json", "text/csv")
 DEFAULT_PORT = 8080
 # Handler calls at once: 1, as in each of the container's model workers, so handlers need not be
 # thread-safe; its knob for more workers lets N threads share the one model instead. A thread pool
@@ -79,10 +76,11 @@ class Endpoint:
     def invoke(self, body: bytes, content_type: str, accept: str, headers: dict[str, str]) -> tuple[int, bytes, str]:
         """Answer one request with the bundle's handlers: (status, body, media type)."""
         context = RequestContext(self.model_dir, headers)
-        data = _text(body) if content_type in UTF8_TYPES else body
-        result = self.transform(self.model, data, content_type, accept, context)
-        body_out, type_out = result if isinstance(result, tuple) else (result, accept)
-        return context.status, (body_out.encode() if isinstance(body_out, str) else bytes(body_out)), type_out
+        # As SageMaker's handler service: the types it decodes as UTF-8 (an exact match) reach the
+        # handlers as str, unless the entry point asked for raw bodies (bundles do).
+        data = _text(body) if content_type in handling.UTF8_TYPES else body
+        answer, media_type = self.transform(self.model, data, content_type, accept, context)
+        return context.status, answer, media_type
 
 
 class RequestContext:
@@ -95,8 +93,13 @@ class RequestContext:
 
     @property
     def custom_attributes(self) -> str | None:
-        """The request's X-Amzn-SageMaker-Custom-Attributes header."""
-        return handling.header(self, handling.CUSTOM_ATTRIBUTES)
+        """The request's X-Amzn-SageMaker-Custom-Attributes header (this server only: handlers
+        that run on endpoints too call `handling.custom_attributes(context)`)."""
+        return handling.custom_attributes(self)
+
+    def get_request_header(self, idx: int, key: str) -> str | None:
+        """A request header, as TorchServe's context gives it."""
+        return handling.header(self, key)
 
     def set_response_status(self, code: int = 200, phrase: str = "") -> None:
         self.status = code

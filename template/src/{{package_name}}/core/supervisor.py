@@ -4,8 +4,10 @@
 
 It writes TorchServe's config into DIR, runs `torchserve --foreground` in this process group
 (a session of its own) and, on SIGTERM, Ctrl-C or SIGHUP, when process PID is gone, or when the
-model's workers keep dying (a model that cannot load: TorchServe would retry it for ever), stops
-every process of the group. Why it gave up by itself goes to DIR/failure.txt, for `serve` to say.
+model's workers keep dying before it first answers (a model that cannot load: TorchServe would
+retry it for ever), stops every process of the group. Once it has answered, workers that die are
+TorchServe's to restart, as on an endpoint. Why it gave up by itself goes to DIR/failure.txt, for
+`serve` to say.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import sys
 import threading
 from pathlib import Path
 
-from . import torchserve
+from . import client, torchserve
 
-MAX_WORKER_DEATHS = 3  # a worker that died this often before any answer will not load
+MAX_WORKER_DEATHS = 3  # workers that died this often before the first answer will not load
 STOP_TIMEOUT = 20  # seconds TorchServe gets to stop its workers before they are killed
 DIED = "Backend worker process died"  # what TorchServe's model log says when a worker exits
 ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
@@ -60,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--parent", type=int, help="stop when the process of this id is gone")
     args = parser.parse_args(argv)
+    stopping = threading.Event()  # first: a signal from now on stops the server and cleans up
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stopping.set())
+    for name in torchserve.ignored_settings():
+        print(f"warning: {name} is ignored: TorchServe would let it replace this server's config", file=sys.stderr)
     for unmet in torchserve.unmet_requirements(args.model_dir):
         print(f"warning: the bundle pins {unmet}", file=sys.stderr, flush=True)
     for folder in ("store", "logs"):
@@ -68,24 +75,25 @@ def main(argv: list[str] | None = None) -> int:
     sockets = torchserve.socket_folder(args.scratch)
     env = torchserve.environment(args.model_dir, args.scratch, sockets)
     try:
-        return supervise(torchserve.command(args.model_dir, args.scratch), env, args)
+        return supervise(torchserve.command(args.model_dir, args.scratch), env, args, stopping)
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-def supervise(cmd: list[str], env: dict[str, str], args: argparse.Namespace) -> int:
+def supervise(cmd: list[str], env: dict[str, str], args: argparse.Namespace, stopping: threading.Event) -> int:
     """Run TorchServe until it exits, a signal, the parent's exit or its workers' deaths; then stop its group."""
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, lambda *_: stopping.set())
     deaths = WorkerDeaths(args.scratch / "logs" / "model_log.log")
+    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}"
     server = subprocess.Popen(cmd, cwd=args.scratch, env=env)
-    code = 0
+    code, answered = 0, False
     while not stopping.wait(0.2):
-        if server.poll() is not None or (args.parent and os.getppid() != args.parent):
-            code = server.returncode or 0
+        if server.poll() is not None:  # it never stops unasked: its launcher exits 0 even when Java failed
+            code = server.returncode or 1
             break
-        if deaths.poll() >= MAX_WORKER_DEATHS:
+        if args.parent and os.getppid() != args.parent:
+            break
+        answered = answered or client.answered_by_handlers(url, timeout=1)  # short: signals wait for it
+        if not answered and deaths.poll() >= MAX_WORKER_DEATHS:
             reason = f"the model's workers died {deaths.count} times: {deaths.error or 'see the model log'}"
             (args.scratch / torchserve.FAILURE).write_text(reason + "\n")
             print(f"error: {reason}", file=sys.stderr, flush=True)

@@ -124,8 +124,8 @@ def command(model_dir: Path, scratch: Path) -> list[str]:
 
 def environment(model_dir: Path, scratch: Path, sockets: Path) -> dict[str, str]:
     """The server's environment: the bundle's code first on the import path, logs in `scratch`,
-    temporary files in `sockets`, and no TS_* address settings (TorchServe lets them override its config)."""
-    env = {key: value for key, value in os.environ.items() if not re.fullmatch(r"TS_.*(ADDRESS|PORT)", key)}
+    temporary files in `sockets`, and no TS_* settings (TorchServe lets them replace its config)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TS_")}
     code = str(Path(model_dir) / "code")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, os.environ.get("PYTHONPATH")]))
     env.update(LOG_LOCATION=str(scratch / "logs"), METRICS_LOCATION=str(scratch / "logs"))
@@ -133,6 +133,11 @@ def environment(model_dir: Path, scratch: Path, sockets: Path) -> dict[str, str]
     # server, not one per machine in /tmp, where a second server would find the first.
     env.update(TMPDIR=str(sockets), TEMP=str(sockets))
     return env
+
+
+def ignored_settings() -> list[str]:
+    """The TS_* settings of this environment, which the server is started without."""
+    return sorted(key for key in os.environ if key.startswith("TS_"))
 
 
 def unmet_requirements(model_dir: Path) -> list[str]:
