@@ -148,6 +148,7 @@ def test_two_projects_serve_at_once_and_sigterm_leaves_nothing_behind(core, pack
     other = tmp_path / "other-project" / "src"
     shutil.copytree(source / package, other / package, ignore=shutil.ignore_patterns("__pycache__"))
     ports = [core.client.free_port(), core.client.free_port()]
+    short_folders = set(Path("/tmp").glob("torchserve-*"))  # where sockets go when a path is too long
     servers = [
         serve(package, src, probe_bundle, port, tmp_path / name)
         for src, port, name in zip((source, other), ports, ("first", "second"), strict=True)
@@ -172,6 +173,7 @@ def test_two_projects_serve_at_once_and_sigterm_leaves_nothing_behind(core, pack
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=60)
     assert members(groups[1]) == []
+    assert set(Path("/tmp").glob("torchserve-*")) == short_folders
 
 
 @pytest.mark.slow

@@ -81,6 +81,7 @@ def transform_fn(handlers: ModuleType):
             context.set_response_status(status, _phrase(status))
             return error_body(message), JSON
 
+    transform.answers_errors = True  # core/serving.py tells bundles made so from hand-written ones
     return transform
 
 

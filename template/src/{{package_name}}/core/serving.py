@@ -67,6 +67,8 @@ class Endpoint:
         try:
             self.module = import_entry_point(self.model_dir, self.program)
             self.transform = handling.transform_fn(self.module)
+            if not getattr(getattr(self.module, "transform_fn", None), "answers_errors", False):
+                log.warning("%s does not answer errors itself: endpoints send tracebacks (rebundle)", self.program)
             self.model = handling.call(self.module.model_fn, RequestContext(self.model_dir, {}), str(self.model_dir))
             self.ready = True
         except BaseException as error:  # reported through /ping and the exit code
