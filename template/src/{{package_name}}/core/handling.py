@@ -88,10 +88,9 @@ def transform_fn(handlers: ModuleType):
 def check_request(data: str | bytes, context) -> None:
     """Refuse a body over the endpoint type's limit (413) or custom attributes over 1024 characters (400)."""
     endpoint_type, limit = body_limit(context.system_properties.get("model_dir"))
-    if len(data) > limit:  # a str is at most as long as its UTF-8 bytes: checked again below if close
-        size = len(data.encode()) if isinstance(data, str) else len(data)
-        if size > limit:
-            raise RequestError(413, too_large(limit, endpoint_type))
+    size = len(data.encode()) if isinstance(data, str) else len(data or b"")
+    if size > limit:
+        raise RequestError(413, too_large(limit, endpoint_type))
     if len(header(context, CUSTOM_ATTRIBUTES) or "") > MAX_CUSTOM_ATTRIBUTES:
         raise RequestError(400, f"{CUSTOM_ATTRIBUTES} is longer than {MAX_CUSTOM_ATTRIBUTES} characters")
 
