@@ -33,7 +33,7 @@ from types import SimpleNamespace
 
 import psutil
 from project import MODEL, PACKAGE, Row, cli, trained_project
-from serve_speed import HEADERS, p99
+from serve_speed import HEADERS, p99, timed_post
 
 REPEATS, CLIENTS, SECONDS, WARM_UP = 5, 16, 10.0, 2.0
 HOST, START_TIMEOUT, MB = "127.0.0.1", 180.0, 2**20
@@ -124,12 +124,8 @@ def load(port: int, example, seconds: float, clients: int = CLIENTS) -> tuple[fl
         connection.connect()
         barrier.wait()
         latencies, end = [], time.perf_counter() + seconds
-        while (start := time.perf_counter()) < end:
-            connection.request("POST", "/invocations", example.body, headers)
-            answer = connection.getresponse()
-            answer.read()
-            assert answer.status == 200, answer.status
-            latencies.append(time.perf_counter() - start)
+        while time.perf_counter() < end:
+            latencies.append(timed_post(connection, example.body, headers))
         connection.close()
         return latencies
 

@@ -44,6 +44,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def timed_post(connection: http.client.HTTPConnection, body, headers: dict[str, str]) -> float:
+    """Seconds one `POST /invocations` takes on a keep-alive connection (it must answer 200)."""
+    start = time.perf_counter()
+    connection.request("POST", "/invocations", body, headers)
+    answer = connection.getresponse()
+    answer.read()
+    assert answer.status == 200, answer.status
+    return time.perf_counter() - start
+
+
 def wait_ready(port: int, path: str) -> None:
     for _ in range(600):
         try:
@@ -62,12 +72,7 @@ def load(port: int, requests: int, clients: int) -> tuple[float, list[float]]:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         latencies = []
         for _ in range(count):
-            start = time.perf_counter()
-            connection.request("POST", "/invocations", BODY, HEADERS)
-            answer = connection.getresponse()
-            answer.read()
-            assert answer.status == 200, answer.status
-            latencies.append(time.perf_counter() - start)
+            latencies.append(timed_post(connection, BODY, HEADERS))
         connection.close()
         return latencies
 
