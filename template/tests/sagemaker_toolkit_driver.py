@@ -34,6 +34,11 @@ class Context:
         self.model_name = "model"
         self.status, self.content_type = 200, None
 
+    def next_request(self, headers: dict) -> None:
+        """Take the next request's headers, as a TorchServe worker's one context does."""
+        self.request_processor = [RequestProcessor(headers)]
+        self.status, self.content_type = 200, None
+
     def set_response_status(self, code: int = 200, phrase: str = "") -> None:
         self.status = code
 
@@ -48,7 +53,7 @@ def main() -> None:
     service.initialize(context)
     answers = []
     for request in json.load(sys.stdin):
-        context.__init__(model_dir, request["headers"])
+        context.next_request(request["headers"])
         raw = request["body"].encode("latin-1" if request.get("binary") else "utf-8")
         [body] = service.handle([{"body": raw}], context)
         body = body.decode() if isinstance(body, bytes) else str(body)
