@@ -32,30 +32,34 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
+def base_url(host: str, port: int) -> str:
+    """`http://host:port`, an IPv6 address in brackets."""
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
 def wait_until_ready(url: str, process: subprocess.Popen | None = None, timeout: float = 60.0) -> None:
     """Poll `url/ping` until it answers 200; fail early if `process` exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with code {process.returncode} before it was ready")
-        if ping(url) == 200:
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} was not ready after {timeout:.0f} s")
+    _wait(lambda: ping(url) == 200, process, timeout, 0.1, f"{url} was not ready after {timeout:.0f} s")
 
 
 def wait_until_answering(url: str, process: subprocess.Popen | None = None, timeout: float = 180.0) -> None:
     """Send `url/invocations` an empty request until the bundle's handlers answer it (any status, as
     long as the handlers wrote it); fail early if `process` exits. TorchServe answers /ping while
     its model is still loading, so only an invocation tells it is ready."""
+    late = f"{url} did not answer an invocation within {timeout:.0f} s"
+    _wait(lambda: answered_by_handlers(url), process, timeout, 0.25, late)
+
+
+def _wait(ready, process: subprocess.Popen | None, timeout: float, every: float, late: str) -> None:
+    """Call `ready()` every `every` s until it is true; fail if `process` exits or `timeout` s pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with code {process.returncode} before it was ready")
-        if answered_by_handlers(url):
+        if ready():
             return
-        time.sleep(0.25)
-    raise TimeoutError(f"{url} did not answer an invocation within {timeout:.0f} s")
+        time.sleep(every)
+    raise TimeoutError(late)
 
 
 def answered_by_handlers(url: str, timeout: float = 30) -> bool:

@@ -40,7 +40,7 @@ def running(bundle_path: Path, host: str, port: int, engine: str = "builtin") ->
             ready = client.wait_until_answering
         else:
             process, ready = serving.spawn(model_dir, host, port), client.wait_until_ready
-        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        url = client.base_url(host, port)
         try:
             try:
                 ready(url, process)

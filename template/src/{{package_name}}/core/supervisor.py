@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 def supervise(cmd: list[str], env: dict[str, str], args: argparse.Namespace, stopping: threading.Event) -> int:
     """Run TorchServe until it exits, a signal, the parent's exit or its workers' deaths; then stop its group."""
     deaths = WorkerDeaths(args.scratch / "logs" / "model_log.log")
-    url = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}"
+    url = client.base_url(args.host, args.port)
     server = subprocess.Popen(cmd, cwd=args.scratch, env=env)
     code, answered = 0, False
     while not stopping.wait(0.2):

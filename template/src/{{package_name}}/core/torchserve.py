@@ -19,6 +19,7 @@ are compared with this environment and each difference is logged.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.resources
 import importlib.util
@@ -31,7 +32,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from .client import free_port
+from .client import base_url, free_port
 from .errors import ProjectError
 
 HANDLER_SERVICE = "sagemaker_pytorch_serving_container.handler_service"
@@ -60,8 +61,11 @@ def java_version() -> int | None:
     """The major version of the `java` TorchServe would run (JAVA_HOME's, else PATH's), or None."""
     home = os.environ.get("JAVA_HOME")
     java = str(Path(home, "bin", "java")) if home else shutil.which("java")
-    if not java or not Path(java).is_file():
-        return None
+    return _major_version(java) if java and Path(java).is_file() else None
+
+
+@functools.cache  # `serve` checks before it bundles, and again as it starts the server
+def _major_version(java: str) -> int | None:
     try:
         shown = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
     except (OSError, subprocess.TimeoutExpired):
@@ -93,11 +97,10 @@ def config(host: str, port: int) -> str:
 
     env = Environment()
     defaults = importlib.resources.files("sagemaker_pytorch_serving_container").joinpath("etc/default-ts.properties")
-    bracketed = f"[{host}]" if ":" in host else host
     settings = {
         "default_response_timeout": env.model_server_timeout,
         "default_workers_per_model": env.model_server_workers,
-        "inference_address": f"http://{bracketed}:{port}",
+        "inference_address": base_url(host, port),
         "management_address": f"http://127.0.0.1:{free_port()}",
         "metrics_address": f"http://127.0.0.1:{free_port()}",
         "grpc_inference_address": "127.0.0.1",
