@@ -385,7 +385,7 @@ def test_a_stopped_update_leaves_the_branch_and_files_as_they_were(project, tmp_
     assert git("rev-parse", "HEAD", cwd=project) == head and git("status", "--porcelain", cwd=project) == status
     assert "scaffold update" not in git("log", "--all", "--format=%s", cwd=project)
     assert snapshot(project) == files
-    assert not any((tmp_path / "tmp").iterdir())  # copier's clones were removed
+    assert not list((tmp_path / "tmp").iterdir())  # copier's clones were removed
 
 
 SLOWLY = "slowly"  # the model name for which the template below takes many seconds to render
@@ -421,4 +421,4 @@ def test_a_stopped_render_leaves_no_folder_behind(slow_template, tmp_path, comma
     assert code == 128 + signum and "stopped:" in output and "Traceback" not in output, output
     assert not made.exists()
     assert (snapshot(project) == before) if before else not project.exists()
-    assert not any((tmp_path / "tmp").iterdir())
+    assert not list((tmp_path / "tmp").iterdir())

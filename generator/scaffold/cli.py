@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, adopting, answers, copying, signals, updating, versions
+from . import __version__, adopting, answers, copying, scratch, signals, updating, versions
 from .errors import ScaffoldError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -30,7 +30,8 @@ ProjectOpt = Annotated[Path, typer.Option("--project", "-p", help="The generated
 def reported() -> Iterator[None]:
     """Turn a ScaffoldError, or a stopping signal, into one line on stderr and its exit code."""
     try:
-        yield
+        with scratch.folder():
+            yield
     except ScaffoldError as error:
         err.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(error.exit_code) from None
