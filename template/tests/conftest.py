@@ -139,7 +139,7 @@ def aws_env(fresh_emulator, monkeypatch, core, tmp_path):
     cfn.create_stack(
         StackName="project",
         TemplateBody=(ROOT / "infra" / "project.yaml").read_text(),
-        Parameters=[{"ParameterKey": "ProjectName", "ParameterValue": core.aws.settings.RESOURCE_PREFIX}],
+        Parameters=[{"ParameterKey": "ProjectName", "ParameterValue": core.project.settings().RESOURCE_PREFIX}],
         Capabilities=["CAPABILITY_IAM"],
     )
     outputs = {

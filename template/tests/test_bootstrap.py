@@ -55,7 +55,7 @@ def stack_outputs(emulator: str, stack: str) -> dict[str, str]:
 def test_bootstrap_deploys_the_project_stack_and_records_its_outputs(core, cli, project):
     created = cli("--github-repository", "octo/ml", "--endpoint-url", project)
     assert created.exit_code == 0, created.output
-    stack = f"{core.aws.settings.RESOURCE_PREFIX}-project"
+    stack = f"{core.project.settings().RESOURCE_PREFIX}-project"
     assert f"stack {stack}: created" in created.output
     assert "CREATE_COMPLETE" in created.stderr  # the stack's events, as they arrive
     record = json.loads(RECORD.read_text())
@@ -106,7 +106,7 @@ def test_dry_run_shows_the_change_set_and_changes_nothing(core, cli, project):
     assert not RECORD.parent.exists()
     with pytest.raises(botocore.exceptions.ClientError, match="does not exist"):
         boto3.client("cloudformation", endpoint_url=project).describe_stacks(
-            StackName=f"{core.aws.settings.RESOURCE_PREFIX}-project"
+            StackName=f"{core.project.settings().RESOURCE_PREFIX}-project"
         )
 
 
@@ -132,13 +132,13 @@ def test_an_environment_variable_wins_over_the_accounts_file_which_wins_over_set
     core, project, monkeypatch, package
 ):
     core.accounts.write(ACCOUNT, "us-east-1", "p", {"ArtifactsBucketName": "recorded", "ExecutionRoleArn": "arn:role"})
-    monkeypatch.setattr(core.aws.settings, "SAGEMAKER_ROLE_ARN", "arn:settings-role")
+    monkeypatch.setattr(core.project.settings(), "SAGEMAKER_ROLE_ARN", "arn:settings-role")
     monkeypatch.setenv("ARTIFACTS_BUCKET", "from-env")
     config = core.aws.load(project)
     assert (config.bucket, config.role_arn) == ("from-env", "arn:role")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")  # no file for this region
     assert core.aws.load(project).role_arn == "arn:settings-role"
-    monkeypatch.setattr(core.aws.settings, "SAGEMAKER_ROLE_ARN", "")
+    monkeypatch.setattr(core.project.settings(), "SAGEMAKER_ROLE_ARN", "")
     with pytest.raises(core.aws.AwsError, match=rf"SAGEMAKER_ROLE_ARN is not set: run `{package} bootstrap`"):
         core.aws.load(project)
 

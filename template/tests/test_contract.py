@@ -11,7 +11,7 @@ PROBE = "probe"
 def model_folder(core, tmp_path, monkeypatch):
     """`model_folder(name, contract_source)`: a model on the models path, with that contract.py (None: none)."""
     root = tmp_path / "more_models"
-    monkeypatch.setattr(core.registry.models, "__path__", [*core.registry.models.__path__, str(root)])
+    monkeypatch.setattr(core.project.models(), "__path__", [*core.project.models().__path__, str(root)])
 
     def make(name: str, contract_source: str | None):
         folder = root / name

@@ -88,7 +88,7 @@ def test_where_build_scripts_are_looked_for(core, workdir, tmp_path, monkeypatch
         core.datasets.script("nope")
     with pytest.raises(core.datasets.DatasetError, match="not a data set name"):
         core.datasets.script("../etc")
-    models = importlib.import_module(f"{core.registry.PACKAGE}.models")
+    models = importlib.import_module(f"{core.project.package()}.models")
     extra = tmp_path / "extra_models"
     (extra / "maker").mkdir(parents=True)
     (extra / "maker" / "train.py").write_text("")
@@ -176,7 +176,7 @@ def test_a_processing_job_builds_the_data_set_on_the_training_image(core, aws_en
     [output] = described["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"] == {"S3Uri": job.output, "LocalPath": OUTPUT, "S3UploadMode": "EndOfJob"}
     shipped = s3_keys(aws_env, code["S3Input"]["S3Uri"])
-    package = core.registry.PACKAGE
+    package = core.project.CORE
     assert set(shipped) == {
         "build.py",
         "requirements.txt",

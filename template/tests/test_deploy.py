@@ -34,7 +34,7 @@ def test_deploy_uploads_the_bundle_and_creates_the_endpoint_stack(core, aws_env,
     bucket, key = done.bundle_uri[5:].split("/", 1)
     head = boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)
     assert head["Metadata"]["sha256"] == core.deploy.sha256(path)
-    assert key.startswith(f"{core.aws.settings.RESOURCE_PREFIX}/{model}/bundles/")
+    assert key.startswith(f"{core.project.settings().RESOURCE_PREFIX}/{model}/bundles/")
     cfn = boto3.client("cloudformation", endpoint_url=aws_env)
     assert cfn.describe_stacks(StackName=done.stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert done.parameters["EndpointType"] == "serverless" and done.parameters["ModelDataUrl"] == done.bundle_uri

@@ -48,7 +48,7 @@ def iam_emulator():
 @pytest.fixture(scope="module")
 def project(iam_emulator, core):
     """infra/project.yaml deployed as the project (RESOURCE_PREFIX), with a session of each GitHub role."""
-    return iam_emulator.deploy_project(core.aws.settings.RESOURCE_PREFIX, TEMPLATE.read_text())
+    return iam_emulator.deploy_project(core.project.settings().RESOURCE_PREFIX, TEMPLATE.read_text())
 
 
 @pytest.fixture(scope="module")

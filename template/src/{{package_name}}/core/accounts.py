@@ -15,7 +15,7 @@ from pathlib import Path
 import boto3
 import botocore.exceptions
 
-from .. import settings
+from . import project
 from .errors import ProjectError
 
 FOLDER = Path("infra") / "accounts"
@@ -49,7 +49,9 @@ def settings_in_force(region: str, endpoint_url: str | None) -> dict[str, str]:
     if all(values.values()):
         return values
     recorded = outputs(region, endpoint_url)
-    return {name: values[name] or recorded.get(key) or getattr(settings, name) for name, key in OUTPUTS.items()}
+    return {
+        name: values[name] or recorded.get(key) or getattr(project.settings(), name) for name, key in OUTPUTS.items()
+    }
 
 
 def outputs(region: str, endpoint_url: str | None) -> dict[str, str]:

@@ -21,8 +21,7 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
-from .. import settings
-from . import accounts
+from . import accounts, project
 from .errors import ProjectError
 
 SEPARATOR = "--"  # between the resource prefix and the rest of a name
@@ -83,11 +82,11 @@ def load(endpoint_url: str | None = None) -> AwsConfig:
 
 def base_config(endpoint_url: str | None = None) -> AwsConfig:
     """The region, resource prefix and endpoint in force, checked; no bucket or role yet (what bootstrap needs)."""
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or settings.AWS_REGION
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or project.settings().AWS_REGION
     partitions = ("cn-", "us-gov-", "us-iso")
     if region not in _sagemaker_regions() and not region.startswith(partitions):
         raise AwsError(f"unknown AWS region '{region}' (set AWS_REGION or settings.AWS_REGION)")
-    prefix = os.environ.get("RESOURCE_PREFIX", settings.RESOURCE_PREFIX)
+    prefix = os.environ.get("RESOURCE_PREFIX", project.settings().RESOURCE_PREFIX)
     check_prefix(prefix)
     return AwsConfig(region, "", "", prefix, endpoint_url or os.environ.get("AWS_ENDPOINT_URL"))
 

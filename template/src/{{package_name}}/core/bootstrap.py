@@ -18,8 +18,7 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from .. import settings
-from . import accounts, aws, deploy
+from . import accounts, aws, deploy, project
 
 TEMPLATE = Path("infra") / "project.yaml"
 CAPABILITIES = ("CAPABILITY_IAM",)
@@ -74,7 +73,7 @@ def github_secrets(outputs: dict[str, str]) -> list[tuple[str, str | None, str]]
     `PublishRoleArn` -> AWS_PUBLISH_ROLE_ARN of the repository; `<Stage>DeployRoleArn` -> AWS_DEPLOY_ROLE_ARN
     of the GitHub environment named like the stage.
     """
-    stages = re.compile(rf"^({'|'.join(stage.capitalize() for stage in settings.STAGES)})(?=[A-Z])")
+    stages = re.compile(rf"^({'|'.join(stage.capitalize() for stage in project.settings().STAGES)})(?=[A-Z])")
     found = []
     for key, arn in outputs.items():
         if key.endswith("RoleArn") and key != "ExecutionRoleArn":

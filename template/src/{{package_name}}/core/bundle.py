@@ -26,7 +26,7 @@ from typing import BinaryIO
 from isal import igzip_threaded
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from . import contract, registry, runs, sources
+from . import contract, project, runs, sources
 from .errors import ProjectError, one_line
 
 COMPRESSIONS = ("gzip", "none")
@@ -87,11 +87,12 @@ def members(model: str, run_dir: Path) -> dict[str, bytes | Path]:
 def entry_point(model: str) -> str:
     """The source of `code/inference.py`: the model's `model_fn`, and one `transform_fn` around its
     handlers that answers every error as JSON with its status, on any server (core/handling.py)."""
-    module = f"{registry.PACKAGE}.models.{model}.inference"
+    module = f"{project.package()}.models.{model}.inference"
     return (
-        f'"""SageMaker entry point of model {model!r}: written by `bundle`, edit {module}."""\n\n'
-        f"from {registry.PACKAGE}.core import handling\n"
-        f"from {registry.PACKAGE}.models.{model} import inference as handlers\n\n"
+        f'"""SageMaker entry point of model {model!r}: written by `bundle`, edit {module}.\n\n'
+        f'Core library: {project.CORE} {project.core_version() or "(version unknown)"}.\n"""\n\n'
+        f"from {project.package()}.models.{model} import inference as handlers\n"
+        f"from {project.CORE}.core import handling\n\n"
         "model_fn = handlers.model_fn\n"
         "transform_fn = handling.transform_fn(handlers)\n"
         "handling.receive_raw_bodies()  # JSON and CSV too: the handlers' codecs decode them\n\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import PurePosixPath
 
-from . import registry
+from . import project, registry
 from .errors import ProjectError
 
 SHARED = ("src/", "infra/", "pyproject.toml", "requirements/", "data/")  # a change here touches every model
@@ -59,7 +59,7 @@ def _git(*args: str) -> str:
 
 def _model_of(path: PurePosixPath, models: list[str]) -> str | None:
     parts = path.parts
-    for prefix in (("src", registry.PACKAGE, "models"), ("tests", "models"), ("data", "samples")):
+    for prefix in (("src", project.package(), "models"), ("tests", "models"), ("data", "samples")):
         if parts[: len(prefix)] == prefix and len(parts) > len(prefix) and parts[len(prefix)] in models:
             return parts[len(prefix)]
     return None

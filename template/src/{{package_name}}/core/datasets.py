@@ -31,7 +31,7 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from . import aws, builds, config, fingerprint, images, registry, sources, tracking
+from . import aws, builds, config, fingerprint, images, project, registry, sources, tracking
 from .builds import DatasetError
 
 DATA_DIR = Path("data")  # data/<name>/build.py, relative to the project folder
@@ -126,12 +126,12 @@ def stage(name: str, dest: Path, details: dict | None = None) -> Path:
         raise DatasetError(f"{dest} is not empty: choose a new folder to stage into")
     path = script(name)
     files = _script_files(path)
-    clashes = sorted({relative.split("/")[0] for relative in files} & {registry.PACKAGE, ENTRY})
+    clashes = sorted({relative.split("/")[0] for relative in files} & {project.CORE, ENTRY})
     if clashes:
         raise DatasetError(f"{path.parent / clashes[0]} clashes with the code a Processing job adds: rename it")
     package = sources.PACKAGE_DIR  # only what builds.py imports: the image has none of the project's dependencies
-    files[f"{registry.PACKAGE}/__init__.py"] = package / "__init__.py"
-    files |= {f"{registry.PACKAGE}/core/{module}": package / "core" / module for module in JOB_MODULES}
+    files[f"{project.CORE}/__init__.py"] = package / "__init__.py"
+    files |= {f"{project.CORE}/core/{module}": package / "core" / module for module in JOB_MODULES}
     for relative, file in files.items():
         (dest / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(file, dest / relative)
@@ -145,7 +145,7 @@ def entry_point(script_name: str, details: dict) -> str:
     return (
         f'"""Processing job entry point of data set {data_set!r} (written by `data build --remote`)."""\n\n'
         "from pathlib import Path\n\n"
-        f"from {registry.PACKAGE}.core.builds import job_main\n\n"
+        f"from {project.CORE}.core.builds import job_main\n\n"
         'if __name__ == "__main__":\n'
         f"    job_main(Path(__file__).with_name({script_name!r}), {details!r})\n"
     )
@@ -265,7 +265,7 @@ def wait(job: str, endpoint_url: str | None = None) -> Built:
 
 def s3_client(endpoint_url: str | None = None):
     """An S3 client for any bucket (the project's settings need not be set): AWS's, or `endpoint_url`'s."""
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or aws.settings.AWS_REGION
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or project.settings().AWS_REGION
     endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
     return aws.client(aws.AwsConfig(region=region, bucket="", role_arn="", prefix="", endpoint_url=endpoint), "s3")
 
@@ -285,7 +285,7 @@ def _model_folder(name: str) -> Path:
     try:
         return registry.folder(name)
     except registry.UnknownModelError:
-        return sources.PACKAGE_DIR / "models" / name
+        return Path(project.models().__file__).parent / name
 
 
 def _shown(path: Path) -> str:

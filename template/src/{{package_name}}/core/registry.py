@@ -1,4 +1,4 @@
-"""The project's models: every sub-package of `<package>.models` with a `train.py`.
+"""The project's models: every sub-package of `<project package>.models` with a `train.py`.
 
 Model folders are looked up on the package path of `<package>.models`, so a folder added to
 that path (the core tests add a probe model of their own this way) is a model like any other.
@@ -11,10 +11,9 @@ import re
 from pathlib import Path
 from types import ModuleType
 
-from .. import models
+from . import project
 from .errors import ProjectError
 
-PACKAGE = models.__name__.split(".")[0]
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -39,13 +38,13 @@ def folder(name: str) -> Path:
 def module(name: str, part: str) -> ModuleType:
     """Import one module of model `name`, e.g. `module("classifier", "train")`."""
     folder(name)
-    return importlib.import_module(f"{models.__name__}.{name}.{part}")
+    return importlib.import_module(f"{project.package()}.models.{name}.{part}")
 
 
 def _folders() -> dict[str, Path]:
     """Model name -> folder, over every entry of the models package path (the first one wins)."""
     found: dict[str, Path] = {}
-    for root in map(Path, models.__path__):
+    for root in map(Path, project.models().__path__):
         for entry in sorted(root.glob("*/train.py")):
             if _NAME.match(entry.parent.name):
                 found.setdefault(entry.parent.name, entry.parent)

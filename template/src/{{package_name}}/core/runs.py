@@ -22,8 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import settings
-from . import config
+from . import config, project
 from .checkpoints import LAST
 from .errors import Interrupted, ProjectError, one_line
 
@@ -43,7 +42,7 @@ class RunError(ProjectError):
 
 def runs_root() -> Path:
     """The folder all runs go to, relative to the working directory."""
-    return Path(settings.RUNS_DIR)
+    return Path(project.settings().RUNS_DIR)
 
 
 def new_run_dir(model: str) -> Path:

@@ -1,8 +1,10 @@
 """The files one model ships: its package code, and the artifacts its runs write for serving.
 
 Both the inference bundle (`code/`) and a training job's source_dir carry the same code (the
-package root, `core` and that model), so the model imports the same way on this machine, in a
-training job and on an endpoint. What never ships: caches, notebooks and the answers file are
+core library's package with `core`, and the project package with its settings and that model;
+one package in a monorepo), so the model imports the same way on this machine, in a training job
+and on an endpoint. The core is copied from where it is installed: a models repository's bundles
+carry the core version it pins. What never ships: caches, notebooks and the answers file are
 left out; secrets and other dotfiles, and symlinks leading out of the project, are refused.
 """
 
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import pins, registry
+from . import pins, project, registry
 from .errors import ProjectError
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the core library's package
 LEFT_OUT = (
     "__pycache__",
     ".ipynb_checkpoints",
@@ -35,11 +37,14 @@ class UnshippableError(ProjectError):
 
 
 def package_files(model: str) -> dict[str, Path]:
-    """`<package>/...` relative names -> source files, for `model`."""
-    model_dir = registry.folder(model)
-    paths = [PACKAGE_DIR / "__init__.py", PACKAGE_DIR / "settings.py", PACKAGE_DIR / "models" / "__init__.py"]
-    files = {_name(path.relative_to(PACKAGE_DIR)): path for path in paths + _tree(PACKAGE_DIR / "core")}
-    files.update({_name(Path("models", model, path.relative_to(model_dir))): path for path in _tree(model_dir)})
+    """`<package>/...` relative names -> source files, for `model`: the core's package, then the project's."""
+    model_dir, core_dir = registry.folder(model), PACKAGE_DIR / "core"
+    project_dir = Path(project.models().__file__).resolve().parents[1]
+    files = {f"{project.CORE}/__init__.py": PACKAGE_DIR / "__init__.py"}
+    files |= {f"{project.CORE}/core/{_relative(path, core_dir)}": path for path in _tree(core_dir)}
+    for part in ("__init__.py", "settings.py", "models/__init__.py"):
+        files[f"{project.package()}/{part}"] = project_dir / part
+    files |= {f"{project.package()}/models/{model}/{_relative(path, model_dir)}": path for path in _tree(model_dir)}
     return files
 
 
@@ -77,8 +82,8 @@ def check_shippable(path: Path, root: Path) -> None:
         raise UnshippableError(f"{path} links to {target}, outside the project: it is never shipped")
 
 
-def _name(relative: Path) -> str:
-    return f"{registry.PACKAGE}/{relative.as_posix()}"
+def _relative(path: Path, folder: Path) -> str:
+    return path.relative_to(folder).as_posix()
 
 
 def _left_out(relative: Path) -> bool:

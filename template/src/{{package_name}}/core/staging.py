@@ -23,13 +23,12 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .. import settings
-from . import client, config, data, images, registry, runs, sources, tracking
+from . import client, config, data, images, project, runs, sources, tracking
 from .errors import ProjectError
 
 # What a job installs beyond the image's torch (a tracking server's client, not a local store).
 TRACKING_REQUIREMENTS = {"mlflow": ["mlflow-skinny>=2.16"], "wandb": ["wandb>=0.19"]}
-TRAINING_REQUIREMENTS = ("rich>=13", "pyarrow>=15", *TRACKING_REQUIREMENTS.get(settings.TRACKING, []))
+TRAINING_REQUIREMENTS = ("rich>=13", "pyarrow>=15")
 MASTER_PORT = 7777  # where the training toolkit has the hosts of a torch_distributed job meet
 INSTANCE_GROUP = "homogeneousCluster"  # the one instance group of a job without heterogeneous clusters
 
@@ -47,13 +46,18 @@ def stage(model: str, dest: Path) -> Path:
         shutil.copyfile(path, dest / name)
     (dest / "train.py").write_text(entry_point(model))
     header = "Installed by SageMaker's training toolkit before train.py runs; the image has torch."
-    (dest / "requirements.txt").write_text(sources.requirements(model, header, TRAINING_REQUIREMENTS))
+    (dest / "requirements.txt").write_text(sources.requirements(model, header, training_requirements()))
     return dest
+
+
+def training_requirements() -> tuple[str, ...]:
+    """What a job installs beyond the image's torch and core's needs: training's, and the tracker's client."""
+    return (*TRAINING_REQUIREMENTS, *TRACKING_REQUIREMENTS.get(project.settings().TRACKING, []))
 
 
 def entry_point(model: str) -> str:
     """The source of the job's `train.py`."""
-    module = f"{registry.PACKAGE}.models.{model}.train"
+    module = f"{project.package()}.models.{model}.train"
     return (
         f'"""Training job entry point of model {model!r} (written by `train --stage`)."""\n\n'
         f"from {module} import main\n\n"

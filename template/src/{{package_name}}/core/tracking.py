@@ -17,8 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Protocol
 
-from .. import settings
-from . import fingerprint
+from . import fingerprint, project
 from .errors import ProjectError
 from .runs import PROVENANCE, json_text
 
@@ -52,10 +51,11 @@ class Tracker:
         self.enabled = enabled
         self.run_dir = Path(run_dir)
         self.provenance = source_version() if enabled else {}
-        name = backend or settings.TRACKING
+        name = backend or project.settings().TRACKING
         self._backend = start_backend(name, experiment, self.run_dir.name, self.provenance) if enabled else None
         reference = self._backend.reference if self._backend else {}
-        self.run_record = {"experiment": experiment, "tracking": name, **self.provenance, **reference}
+        core = {"core": {"package": project.CORE, "version": project.core_version()}}
+        self.run_record = {"experiment": experiment, "tracking": name, **self.provenance, **core, **reference}
         if enabled:
             self._write_record()
 
@@ -143,6 +143,8 @@ def source_version(cwd: Path | None = None) -> dict:
 def job_environment() -> dict[str, str]:
     """What a training job needs to track like a local run: the launching commit, tracker settings."""
     environment = {name: os.environ[name] for name in FORWARDED_VARIABLES if os.environ.get(name)}
+    if version := project.core_version():
+        environment[project.VERSION_VARIABLE] = version
     provenance = source_version()
     if provenance["git_commit"]:
         environment[COMMIT_VARIABLE] = provenance["git_commit"]
