@@ -37,7 +37,14 @@ def import_project(module: str):
     return importlib.import_module(f"{PACKAGE}.{module}")
 
 
+# The core library's package: the project's own, or (in a models repository) the shared core's.
+CORE = getattr(import_project("settings"), "CORE_PACKAGE", PACKAGE)
 import_project("models").__path__.append(str(FIXTURE_MODELS))
+
+
+def import_core(module: str):
+    """Import `<core package>.core.<module>`."""
+    return importlib.import_module(f"{CORE}.core.{module}")
 os.environ.setdefault("COLUMNS", "200")  # the CLI's tables, as a wide terminal shows them
 
 
@@ -45,14 +52,15 @@ def copy_samples(dest: Path) -> None:
     """The project's sample data and the probe model's, in `dest/data/samples/`."""
     if SAMPLES.is_dir():
         shutil.copytree(SAMPLES, dest / "data" / "samples")
-    shutil.copytree(FIXTURE_MODELS / "data", dest / "data" / "samples", dirs_exist_ok=True)
+    if FIXTURE_MODELS.is_dir():  # a models repository has none: the core's tests stay in the core
+        shutil.copytree(FIXTURE_MODELS / "data", dest / "data" / "samples", dirs_exist_ok=True)
 
 
 @pytest.fixture(scope="session")
 def core() -> SimpleNamespace:
     """The core library's modules, by name: `core.config`, `core.data`, ..."""
-    names = [info.name for info in pkgutil.iter_modules(import_project("core").__path__)]
-    return SimpleNamespace(**{name: import_project(f"core.{name}") for name in names})
+    names = [info.name for info in pkgutil.iter_modules(importlib.import_module(f"{CORE}.core").__path__)]
+    return SimpleNamespace(**{name: import_core(name) for name in names})
 
 
 @pytest.fixture(scope="session")
@@ -260,7 +268,7 @@ def samples():
     def sample(run_dir: Path, n: int = 10) -> tuple[list[dict], list[str]]:
         cfg = yaml.safe_load((run_dir / "config.yaml").read_text())["data"]
         source = run_dir.parents[2] / cfg["path"]  # data paths are relative to the run's working folder
-        return import_project("core.data").labelled_samples(source, cfg["features"], cfg["target"], n, seed=3)
+        return import_core("data").labelled_samples(source, cfg["features"], cfg["target"], n, seed=3)
 
     return sample
 

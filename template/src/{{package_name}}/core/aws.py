@@ -76,7 +76,7 @@ def load(endpoint_url: str | None = None) -> AwsConfig:
     found = accounts.settings_in_force(config.region, config.endpoint_url)
     for name, value in found.items():
         if not value:
-            raise AwsError(f"{name} is not set: run `{__package__.split('.')[0]} bootstrap` (see the README)")
+            raise AwsError(f"{name} is not set: run `{project.package()} bootstrap` (see the README)")
     return replace(config, bucket=found["ARTIFACTS_BUCKET"], role_arn=found["SAGEMAKER_ROLE_ARN"])
 
 

@@ -1,0 +1,190 @@
+"""One core, many repositories: a `core` repository tagged v0.1.0 and two teams' `models` repositories
+pinning it by git URL, each installed on its own, training, bundling, serving and deploying under its
+own names; then the core tags v0.2.0 and one team moves to it while the other stays.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import tomllib
+from conftest import commit_all, git, render, rendered_env, replace, run
+
+CORE = "ml-core"
+TEAMS = {  # team -> (model, starter)
+    "team-a": ("churn", "tabular-classifier"),
+    "team-b": ("prices", "tabular-regressor"),
+}
+CHANGE_MARK = "core change of v0.2.0"
+
+
+@pytest.fixture(scope="module")
+def core_repo(tmp_path_factory) -> Path:
+    """The core repository, rendered (layout core), committed and tagged v0.1.0."""
+    repo = render(tmp_path_factory.mktemp("core") / CORE, layout="core", project_name=CORE)
+    git("init", "-q", "-b", "main", cwd=repo)
+    commit_all(repo, "core v0.1.0")
+    git("tag", "v0.1.0", cwd=repo)
+    return repo
+
+
+@pytest.fixture(scope="module")
+def teams(core_repo, tmp_path_factory) -> dict[str, Path]:
+    """Each team's models repository, rendered against the core's URL, with the pinned core installed."""
+    made = {}
+    for team, (model, starter) in TEAMS.items():
+        answers = {"layout": "models", "project_name": team, "model_name": model, "starter": starter}
+        repo = render(tmp_path_factory.mktemp(team) / team, core_url=core_repo.as_uri(), **answers)
+        git("init", "-q", "-b", "main", cwd=repo)
+        commit_all(repo, "generated")
+        install_core(repo)
+        made[team] = repo
+    return made
+
+
+def install_core(repo: Path) -> str:
+    """pip-install the core requirement `repo`'s pyproject.toml pins into the team's own site folder; returns it."""
+    [requirement] = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
+    site = repo.parent / "site"
+    shutil.rmtree(site, ignore_errors=True)  # pip --target keeps an older version's metadata beside the new
+    pip = (sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation")
+    run(*pip, "--target", site, requirement, cwd=repo, env=rendered_env())
+    return requirement
+
+
+def env_of(repo: Path, **extra: str) -> dict[str, str]:
+    """The team's environment: its installed core and its own source, nothing of the other team's."""
+    return {**rendered_env(), "PYTHONPATH": f"{repo.parent / 'site'}:{repo / 'src'}", "COLUMNS": "200", **extra}
+
+
+def project_tests(repo: Path) -> None:
+    """The repository's own (quick) tests, run as its users run them."""
+    suite = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=repo, env=env_of(repo))
+    assert " passed" in suite.stdout and "failed" not in suite.stdout, suite.stdout
+
+
+def cli(repo: Path, *args: str, **extra: str):
+    return run(sys.executable, "-m", repo.name.replace("-", "_"), *args, cwd=repo, env=env_of(repo, **extra))
+
+
+def test_a_core_repository_holds_the_library_and_no_model(core_repo):
+    package = core_repo / "src" / "ml_core"
+    assert (package / "core" / "project.py").is_file() and (package / "cli.py").is_file()
+    assert [p.name for p in (package / "models").iterdir()] == ["__init__.py"]
+    assert not (core_repo / "tests" / "models").exists()
+    assert not (core_repo / ".github" / "workflows" / "deploy.yml").exists()
+
+
+def test_a_models_repository_holds_its_models_and_pins_the_core(teams, core_repo):
+    repo = teams["team-a"]
+    package = repo / "src" / "team_a"
+    assert not (package / "core").exists() and not list(package.glob("*_cli.py"))
+    assert {p.name for p in (repo / "tests").glob("test_*.py")} == set()
+    pinned = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert pinned == [f"{CORE} @ git+{core_repo.as_uri()}@v0.1.0"]
+    assert (repo.parent / "site" / "ml_core" / "core" / "project.py").is_file()
+
+
+@pytest.mark.slow
+def test_two_teams_train_bundle_serve_and_deploy_on_one_core_without_collisions(teams, tmp_path, monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    _resolve_change_set_outputs(monkeypatch)
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+    endpoint = ("--endpoint-url", f"http://{host}:{port}")
+    try:
+        for team, repo in teams.items():
+            model = TEAMS[team][0]
+            trained = cli(repo, "train", model, "trainer.progress=false")
+            run_dir = repo / "runs" / model / trained.stdout.split("run saved to")[1].split()[0].split("/")[-1]
+            assert json.loads((run_dir / "run.json").read_text())["core"] == {"package": "ml_core", "version": "0.1.0"}
+            bundle = tmp_path / team / "model.tar.gz"
+            cli(repo, "bundle", model, "--out", str(bundle))
+            with tarfile.open(bundle) as tar:
+                names = set(tar.getnames())
+                entry = tar.extractfile("code/inference.py").read().decode()
+            package = team.replace("-", "_")
+            assert {"code/ml_core/core/project.py", f"code/{package}/models/{model}/inference.py"} <= names
+            assert "Core library: ml_core 0.1.0." in entry
+            assert not any(name.startswith("code/ml_core/models/") for name in names)
+            # the model's own tests: handlers, our server and SageMaker's toolkit answer its examples alike
+            suite = run(
+                sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=repo, env=env_of(repo)
+            )
+            assert " passed" in suite.stdout and "failed" not in suite.stdout, suite.stdout
+            cli(repo, "bootstrap", *endpoint, **aws)
+            _version_bucket(repo, endpoint[1], aws)
+            cli(repo, "promote", model, *endpoint, **aws)
+            cli(repo, "deploy", model, "--stage", "dev", *endpoint, **aws)
+        import boto3
+
+        sagemaker = boto3.client("sagemaker", endpoint_url=endpoint[1], region_name="us-east-1", **_keys(aws))
+        names = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+        assert len(names) == 2 and {name.split("--")[0] for name in names} == {"team-a", "team-b"}, names
+        stacks = boto3.client("cloudformation", endpoint_url=endpoint[1], region_name="us-east-1", **_keys(aws))
+        listed = {s["StackName"] for s in stacks.list_stacks()["StackSummaries"]}
+        assert {"team-a-project", "team-b-project", "team-a--churn-dev", "team-b--prices-dev"} <= listed, listed
+    finally:
+        server.stop()
+
+
+def _resolve_change_set_outputs(monkeypatch) -> None:
+    """moto leaves a stack made through a change set without Outputs; CloudFormation resolves them."""
+    from moto.cloudformation import models, parsing
+
+    apply = models.ChangeSet.apply
+
+    def apply_and_resolve(change_set) -> None:
+        apply(change_set)
+        stack = change_set.stack
+        stack.output_map = parsing.OutputMap(stack.resource_map, change_set.template_dict, stack.stack_id)
+
+    monkeypatch.setattr(models.ChangeSet, "apply", apply_and_resolve)
+
+
+def _version_bucket(repo: Path, endpoint: str, aws: dict[str, str]) -> None:
+    """Turn on the versioning infra/project.yaml declares (moto's CloudFormation skips it)."""
+    import boto3
+
+    [record] = (repo / "infra" / "accounts").glob("*.json")
+    bucket = json.loads(record.read_text())["outputs"]["ArtifactsBucketName"]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_keys(aws))
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def _keys(aws: dict[str, str]) -> dict[str, str]:
+    return {"aws_access_key_id": aws["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": aws["AWS_SECRET_ACCESS_KEY"]}
+
+
+@pytest.mark.slow
+def test_one_team_moves_to_a_new_core_version_while_the_other_stays(teams, core_repo, tmp_path):
+    handling_source = core_repo / "src" / "ml_core" / "core" / "handling.py"
+    replace(handling_source, '"""', f'"""{CHANGE_MARK}: ')
+    replace(core_repo / "pyproject.toml", 'version = "0.1.0"', 'version = "0.2.0"')
+    commit_all(core_repo, "core v0.2.0")
+    git("tag", "v0.2.0", cwd=core_repo)
+
+    moving, staying = teams["team-a"], teams["team-b"]
+    replace(moving / "pyproject.toml", "@v0.1.0", "@v0.2.0")  # the documented way: change the tag
+    install_core(moving)
+    for repo, version in [(moving, "0.2.0"), (staying, "0.1.0")]:
+        team = repo.name
+        model = TEAMS[team][0]
+        cli(repo, "train", model, "trainer.progress=false")
+        bundle = tmp_path / team / "model.tar.gz"
+        cli(repo, "bundle", model, "--out", str(bundle))
+        with tarfile.open(bundle) as tar:
+            entry = tar.extractfile("code/inference.py").read().decode()
+            handling = tar.extractfile("code/ml_core/core/handling.py").read().decode()
+        assert f"Core library: ml_core {version}." in entry
+        assert (CHANGE_MARK in handling) == (version == "0.2.0")
+        project_tests(repo)
