@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from conftest import commit_all, git, render, rendered_env, replace, run
+from conftest import commit_all, git, render, rendered_env, replace, run, scaffold
 
 CORE = "ml-core"
 TEAMS = {  # team -> (model, starter)
@@ -88,6 +88,16 @@ def test_a_models_repository_holds_its_models_and_pins_the_core(teams, core_repo
     pinned = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
     assert pinned == [f"{CORE} @ git+{core_repo.as_uri()}@v0.1.0"]
     assert (repo.parent / "site" / "ml_core" / "core" / "project.py").is_file()
+
+
+def test_scaffold_adds_a_model_to_a_models_repository(tmp_path, template_repo):
+    answers = {"layout": "models", "project_name": "team-c", "core_url": "https://github.com/acme/ml-core.git"}
+    repo = render(tmp_path / "team-c", src=template_repo, **answers)
+    added = scaffold("add-model", "fraud", "--project", repo, "--starter", "tabular-regressor")
+    assert added.exit_code == 0, added.output
+    folder = repo / "src" / "team_c" / "models" / "fraud"
+    assert (folder / "train.py").is_file() and (repo / "tests" / "models" / "fraud" / "test_fraud.py").is_file()
+    assert not (repo / "src" / "team_c" / "core").exists()
 
 
 @pytest.mark.slow
