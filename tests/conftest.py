@@ -68,7 +68,11 @@ def rendered_env() -> dict[str, str]:
 @pytest.fixture
 def template_repo(tmp_path) -> Path:
     """A git repository holding a copy of this template, committed and tagged v1.0.0."""
-    repo = tmp_path / "template-repo"
+    return make_template_repo(tmp_path / "template-repo")
+
+
+def make_template_repo(repo: Path) -> Path:
+    """Copy this template into the new folder `repo`, commit it and tag it v1.0.0."""
     repo.mkdir()
     for part in TEMPLATE_PARTS:
         source = ROOT / part

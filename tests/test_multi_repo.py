@@ -6,6 +6,7 @@ own names; then the core tags v0.2.0 and one team moves to it while the other st
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tarfile
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from conftest import commit_all, git, render, rendered_env, replace, run, scaffold
+from conftest import commit_all, git, make_template_repo, render, rendered_env, replace, run, scaffold
 
 CORE = "ml-core"
 TEAMS = {  # team -> (model, starter)
@@ -36,10 +37,11 @@ def core_repo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def teams(core_repo, tmp_path_factory) -> dict[str, Path]:
     """Each team's models repository, rendered against the core's URL, with the pinned core installed."""
+    template = make_template_repo(tmp_path_factory.mktemp("template") / "template-repo")
     made = {}
     for team, (model, starter) in TEAMS.items():
         answers = {"layout": "models", "project_name": team, "model_name": model, "starter": starter}
-        repo = render(tmp_path_factory.mktemp(team) / team, core_url=core_repo.as_uri(), **answers)
+        repo = render(tmp_path_factory.mktemp(team) / team, src=template, core_url=core_repo.as_uri(), **answers)
         git("init", "-q", "-b", "main", cwd=repo)
         commit_all(repo, "generated")
         install_core(repo)
@@ -84,7 +86,7 @@ def test_a_models_repository_holds_its_models_and_pins_the_core(teams, core_repo
     repo = teams["team-a"]
     package = repo / "src" / "team_a"
     assert not (package / "core").exists() and not list(package.glob("*_cli.py"))
-    assert {p.name for p in (repo / "tests").glob("test_*.py")} == set()
+    assert {p.name for p in (repo / "tests").glob("test_*.py")} == {"test_infra.py", "test_workflows.py"}
     pinned = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
     assert pinned == [f"{CORE} @ git+{core_repo.as_uri()}@v0.1.0"]
     assert (repo.parent / "site" / "ml_core" / "core" / "project.py").is_file()
@@ -184,7 +186,18 @@ def test_one_team_moves_to_a_new_core_version_while_the_other_stays(teams, core_
     git("tag", "v0.2.0", cwd=core_repo)
 
     moving, staying = teams["team-a"], teams["team-b"]
-    replace(moving / "pyproject.toml", "@v0.1.0", "@v0.2.0")  # the documented way: change the tag
+    listed = scaffold("list", "--project", moving)
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"core \(ml-core\)\s+│\s+v0\.1\.0\s+│\s+v0\.2\.0\s+│\s+yes", listed.output), listed.output
+    refused = scaffold("update", "--project", moving, "--data", "core_version=v0.3.0")
+    assert refused.exit_code != 0 and "core version v0.3.0 is not a tag of" in refused.output, refused.output
+    moved = scaffold("update", "--project", moving, "--data", "core_version=v0.2.0")
+    assert moved.exit_code == 0, moved.output
+    pins = tomllib.loads((moving / "pyproject.toml").read_text())["project"]
+    assert pins["dependencies"] == [f"{CORE} @ git+{core_repo.as_uri()}@v0.2.0"]
+    assert "@v0.2.0" in pins["optional-dependencies"]["dev"][0]
+    assert "core_version: v0.2.0" in (moving / ".copier-answers.yml").read_text()
+    commit_all(moving, "core v0.2.0")
     install_core(moving)
     for repo, version in [(moving, "0.2.0"), (staying, "0.1.0")]:
         team = repo.name
@@ -198,3 +211,38 @@ def test_one_team_moves_to_a_new_core_version_while_the_other_stays(teams, core_
         assert f"Core library: ml_core {version}." in entry
         assert (CHANGE_MARK in handling) == (version == "0.2.0")
         project_tests(repo)
+
+
+@pytest.mark.slow
+def test_a_monorepo_splits_into_a_core_and_a_models_repository_keeping_its_models(core_repo, tmp_path, template_repo):
+    """The documented split: the monorepo itself becomes the models repository (history, model folders and
+    their answers untouched) by one `scaffold update` that changes its layout; the core is a new repository."""
+    mono = render(tmp_path / "ml-project", src=template_repo)
+    assert scaffold("add-model", "prices", "--project", mono, "--starter", "tabular-regressor").exit_code == 0
+    edited = mono / "src" / "ml_project" / "models" / "prices" / "model.py"
+    edited.write_text(edited.read_text() + "\n# the team's own note\n")
+    git("init", "-q", "-b", "main", cwd=mono)
+    commit_all(mono, "our monorepo")
+    models = mono / "src" / "ml_project" / "models"
+    kept = {path: path.read_bytes() for path in sorted(models.rglob("*")) if path.is_file()}
+
+    data = ["layout=models", f"core_url={core_repo.as_uri()}", "core_version=v0.1.0"]
+    split = scaffold("update", "--project", mono, *(arg for item in data for arg in ("--data", item)))
+    assert split.exit_code == 0, split.output
+    commit_all(mono, "split: the core now comes from ml-core")
+
+    assert {path: path.read_bytes() for path in sorted(models.rglob("*")) if path.is_file()} == kept
+    assert not (mono / "src" / "ml_project" / "core").exists() and not (mono / "tests" / "test_training.py").exists()
+    assert git("rev-list", "--count", "HEAD", cwd=mono) == "2"
+    install_core(mono)
+    project_tests(mono)
+    cli(mono, "train", "prices", "trainer.progress=false")
+    bundle = tmp_path / "prices.tar.gz"
+    cli(mono, "bundle", "prices", "--out", str(bundle))
+    with tarfile.open(bundle) as tar:
+        names = set(tar.getnames())
+    assert {
+        "code/ml_core/core/project.py",
+        "code/ml_project/core.py",
+        "code/ml_project/models/prices/model.py",
+    } <= names

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__, adopting, answers, copying, scratch, signals, updating, versions
+from . import __version__, adopting, answers, copying, core_pin, scratch, signals, updating, versions
 from .errors import ScaffoldError
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -101,10 +101,16 @@ def update(
         str | None,
         typer.Option(help="The template's new path or URL, if it moved: recorded in every answers file first."),
     ] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data", "-d", help="Change a project answer as key=value (repeatable), e.g. core_version=v0.2.0."
+        ),
+    ] = None,
 ) -> None:
     """Update the project, then every model, to the given or latest template version."""
     with reported():
-        steps = updating.update(project, vcs_ref, only, template)
+        steps = updating.update(project, vcs_ref, only, template, copying.parse_data(data or []))
         table = Table("part", "from", "to", "files changed", "conflicts", title="scaffold update")
         for step in steps:
             conflicts = ", ".join(step.conflicts) or "-"
@@ -124,7 +130,9 @@ def list_parts(project: ProjectOpt = Path(".")) -> None:
     """Show the template version of the project and of each model, and whether a newer one exists."""
     with reported():
         rows = versions.report(project)
-        table = Table("part", "template version", "latest", "update available")
+        if core := core_pin.row(answers.open_project(project)):
+            rows.append(core)
+        table = Table("part", "version", "latest", "update available")
         for row in rows:
             available = {True: "yes", False: "no", None: "?"}[row.update_available]
             table.add_row(row.target, row.note or row.current or "unknown", row.latest or "none tagged", available)

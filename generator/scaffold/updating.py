@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from . import answers, compiles, mirror, repo, signals, template
+from . import answers, compiles, core_pin, mirror, repo, signals, template
 from .errors import ConflictError, InvalidInputError, TemplateError, from_copier, unknown_revision
 
 
@@ -55,11 +55,19 @@ def plan(project: answers.Project, only: str | None) -> list[Step]:
 
 
 def update(
-    project_dir: Path, vcs_ref: str | None = None, only: str | None = None, new_source: str | None = None
+    project_dir: Path,
+    vcs_ref: str | None = None,
+    only: str | None = None,
+    new_source: str | None = None,
+    data: dict[str, str] | None = None,
 ) -> list[Step]:
-    """Run every step (after pointing every answers file at `new_source`, if given)."""
+    """Run every step (after pointing every answers file at `new_source`, if given); `data` changes project answers."""
     project = answers.open_project(project_dir)
     steps = plan(project, only)
+    data = data or {}
+    if data and only not in (None, "project"):
+        raise InvalidInputError(f"--data changes the project's answers: use it without --only {only}")
+    core_pin.check_tag(project, data)
     source = template.normalize(new_source) if new_source else project.answers.source
     for step in [] if new_source else steps:
         template.check_reachable(step.old_answers.get("_src_path"), str(step.answers_file))
@@ -71,7 +79,7 @@ def update(
                 repoint(project, source)
                 checkout.checkpoint("scaffold update: template moved")
             for step in steps:
-                _run(checkout, step, vcs_ref)
+                _run(checkout, step, vcs_ref, data if step.target == "project" else {})
                 checkout.checkpoint(f"scaffold update: {step.target}")
     except BaseException:
         with signals.deferred():  # Ctrl-C or `kill` included: put everything back first
@@ -105,11 +113,11 @@ def conflict_error(steps: list[Step]) -> ConflictError | None:
     )
 
 
-def _run(checkout: repo.Checkout, step: Step, vcs_ref: str | None) -> None:
+def _run(checkout: repo.Checkout, step: Step, vcs_ref: str | None, data: dict[str, str]) -> None:
     from copier.errors import CopierError  # here, so `scaffold list` starts without copier
 
     try:
-        _copier_update(checkout.root, step.answers_file, vcs_ref)
+        _copier_update(checkout.root, step.answers_file, vcs_ref, data)
         updated = answers.read(checkout.root / step.answers_file)
         step.after = updated.version
         status = checkout.status()
@@ -128,7 +136,7 @@ def _run(checkout: repo.Checkout, step: Step, vcs_ref: str | None) -> None:
     step.conflicts = sorted({entry.split("\t", 1)[1].removeprefix(checkout.prefix) for entry in step.unmerged})
 
 
-def _copier_update(root: Path, answers_file: Path, vcs_ref: str | None) -> None:
+def _copier_update(root: Path, answers_file: Path, vcs_ref: str | None, data: dict[str, str]) -> None:
     import copier
     from copier.errors import MissingFileWarning
 
@@ -139,6 +147,7 @@ def _copier_update(root: Path, answers_file: Path, vcs_ref: str | None) -> None:
             root,
             answers_file=answers_file,
             vcs_ref=vcs_ref,
+            data=data,
             defaults=True,
             overwrite=True,
             skip_answered=True,

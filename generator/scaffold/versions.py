@@ -44,7 +44,7 @@ def _part(target: str, current: str | None, latest: str | None, known: list[str]
     """A part's row; a recorded tag the template does not have cannot be compared (update refuses it)."""
     if current and known and current not in known and not _DESCRIBED.match(current):
         return Part(target, current, latest, None, f"{current} (not a template version)")
-    return Part(target, current, latest, _newer(current, latest))
+    return Part(target, current, latest, newer(current, latest))
 
 
 def orphan_models(project: answers.Project) -> list[str]:
@@ -61,7 +61,7 @@ def orphan_models(project: answers.Project) -> list[str]:
     ]
 
 
-def tags(source: str) -> list[str]:
+def tags(source: str, what: str = "the template") -> list[str]:
     """The template's git tags, read from its repository (local) or listed remotely.
 
     A local template that is not a git repository of its own has none (as copier sees it: it
@@ -78,7 +78,7 @@ def tags(source: str) -> list[str]:
         return []
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise TemplateError(f"cannot read the tags of the template {source}: {result.stderr.strip()}")
+        raise TemplateError(f"cannot read the tags of {what} {source}: {result.stderr.strip()}")
     return [line.split("refs/tags/")[-1] for line in result.stdout.splitlines() if line.strip()]
 
 
@@ -109,6 +109,7 @@ def parse(name: str | None) -> Version | None:
         return None
 
 
-def _newer(current: str | None, latest: str | None) -> bool | None:
+def newer(current: str | None, latest: str | None) -> bool | None:
+    """Whether `latest` is a higher version than `current`; None when either is not a version."""
     mine, theirs = parse(current), parse(latest)
     return None if mine is None or theirs is None else theirs > mine
