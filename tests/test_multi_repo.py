@@ -129,13 +129,15 @@ def test_two_teams_train_bundle_serve_and_deploy_on_one_core_without_collisions(
             assert "Core library: ml_core 0.1.0." in entry
             assert not any(name.startswith("code/ml_core/models/") for name in names)
             # the model's own tests: handlers, our server and SageMaker's toolkit answer its examples alike
-            suite = run(
-                sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=repo, env=env_of(repo)
-            )
-            assert " passed" in suite.stdout and "failed" not in suite.stdout, suite.stdout
+            project_tests(repo)
+            # a training job's code sees no PYTHONPATH: the core it ships is the one that runs
+            job = cli(repo, "train", model, "--sagemaker-local", "trainer.max_epochs=2", "trainer.progress=false")
+            job_dir = Path(job.stdout.split("are in")[1].split()[0])
+            job_record = json.loads(next((repo / job_dir).rglob("run.json")).read_text())
+            assert job_record["core"] == {"package": "ml_core", "version": "0.1.0"}, job_record
             cli(repo, "bootstrap", *endpoint, **aws)
             _version_bucket(repo, endpoint[1], aws)
-            cli(repo, "promote", model, *endpoint, **aws)
+            cli(repo, "promote", model, "--run", run_dir.name, *endpoint, **aws)
             cli(repo, "deploy", model, "--stage", "dev", *endpoint, **aws)
         import boto3
 
