@@ -102,6 +102,22 @@ def test_scaffold_adds_a_model_to_a_models_repository(tmp_path, template_repo):
     assert not (repo / "src" / "team_c" / "core").exists()
 
 
+def test_a_core_repository_refuses_a_model_and_writes_nothing(tmp_path, template_repo):
+    repo = render(tmp_path / CORE, src=template_repo, layout="core", project_name=CORE)
+    before = sorted(repo.rglob("*"))
+    refused = scaffold("add-model", "fraud", "--project", repo)
+    assert refused.exit_code != 0 and "is a core repository (layout=core)" in refused.output, refused.output
+    assert sorted(repo.rglob("*")) == before
+
+
+def test_list_shows_the_pin_when_the_core_cannot_be_reached(tmp_path, template_repo):
+    missing = (tmp_path / "gone" / "ml-core").as_uri()
+    repo = render(tmp_path / "team-d", src=template_repo, layout="models", project_name="team-d", core_url=missing)
+    listed = scaffold("list", "--project", repo)
+    assert listed.exit_code == 0, listed.output
+    assert "v0.1.0 (core unreachable)" in listed.output and "project" in listed.output and "adopt" not in listed.output
+
+
 @pytest.mark.slow
 def test_two_teams_train_bundle_serve_and_deploy_on_one_core_without_collisions(teams, tmp_path, monkeypatch):
     from moto.server import ThreadedMotoServer
@@ -187,7 +203,9 @@ def test_one_team_moves_to_a_new_core_version_while_the_other_stays(teams, core_
     commit_all(core_repo, "core v0.2.0")
     git("tag", "v0.2.0", cwd=core_repo)
 
-    moving, staying = teams["team-a"], teams["team-b"]
+    # the moving team on a copy of its own, so the module's repositories stay as the other tests expect them
+    moving = Path(shutil.copytree(teams["team-a"], tmp_path / "moving" / "team-a", symlinks=True))
+    staying = teams["team-b"]
     listed = scaffold("list", "--project", moving)
     assert listed.exit_code == 0, listed.output
     assert re.search(r"core \(ml-core\)\s+│\s+v0\.1\.0\s+│\s+v0\.2\.0\s+│\s+yes", listed.output), listed.output
@@ -245,6 +263,5 @@ def test_a_monorepo_splits_into_a_core_and_a_models_repository_keeping_its_model
         names = set(tar.getnames())
     assert {
         "code/ml_core/core/project.py",
-        "code/ml_project/core.py",
         "code/ml_project/models/prices/model.py",
     } <= names

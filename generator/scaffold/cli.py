@@ -130,14 +130,14 @@ def list_parts(project: ProjectOpt = Path(".")) -> None:
     """Show the template version of the project and of each model, and whether a newer one exists."""
     with reported():
         rows = versions.report(project)
-        if core := core_pin.row(answers.open_project(project)):
-            rows.append(core)
+        orphans = [row.target for row in rows if row.note == versions.NO_ANSWERS]
+        rows += [core] if (core := core_pin.row(answers.open_project(project))) else []
         table = Table("part", "version", "latest", "update available")
         for row in rows:
             available = {True: "yes", False: "no", None: "?"}[row.update_available]
             table.add_row(row.target, row.note or row.current or "unknown", row.latest or "none tagged", available)
         out.print(table)
-        _hint_adopt([row.target for row in rows if row.note])
+        _hint_adopt(orphans)
 
 
 @app.command()

@@ -50,6 +50,11 @@ def new_project(dest: Path, source: str, data: dict[str, str], vcs_ref: str | No
 def add_model(project_dir: Path, name: str, data: dict[str, str], vcs_ref: str | None) -> Path:
     """Render a model folder (with tests and its own answers file) into a generated project."""
     project = answers.open_project(project_dir)
+    if project.answers.data.get("layout") == "core":
+        raise InvalidInputError(
+            f"{project.root} is a core repository (layout=core): its models live in models repositories "
+            "(layout=models), so its package ships no model"
+        )
     check_model_name(name, project.resource_prefix)
     folders = (project.models_dir / name, project.root / "tests" / "models" / name, project.samples_dir / name)
     if folders[0].exists() or folders[1].exists():

@@ -8,7 +8,7 @@ that tag, and `scaffold list` compares it with the core's newest tag.
 from __future__ import annotations
 
 from . import answers, versions
-from .errors import InvalidInputError
+from .errors import InvalidInputError, TemplateError
 
 
 def pinned(project: answers.Project) -> tuple[str, str, str] | None:
@@ -25,7 +25,10 @@ def row(project: answers.Project) -> versions.Part | None:
     if pin is None:
         return None
     name, url, tag = pin
-    latest = versions.newest(versions.tags(url, "the core"))
+    try:
+        latest = versions.newest(versions.tags(url, "the core"))
+    except TemplateError:  # unreachable (offline, no access): the pin is still worth showing
+        return versions.Part(f"core ({name})", tag, None, None, f"{tag} (core unreachable)")
     return versions.Part(f"core ({name})", tag, latest, versions.newer(tag, latest))
 
 

@@ -1,8 +1,9 @@
 """One temporary folder per command, holding every temporary folder of scaffold, copier and git.
 
 copier clones the template into temporary folders and removes them when it finishes; a signal
-can stop it while a `git clone` it started is still writing into one. The command's own folder is
-removed last, once no child process is left to write into it, so nothing is left behind.
+can stop it while a `git clone` it started is still writing into one, so copier's clean-up runs
+first and the clone's files come back. The command's own folder is removed last, again while
+something keeps writing into it (for at most a few seconds), so nothing is left behind.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-CHILDREN_GRACE = 10.0  # seconds to let child processes (git) finish before the folder goes
+SETTLE = 0.3  # seconds the folder must stay gone
+GRACE = 10.0  # seconds to keep removing it while a stopped child process still writes
 
 
 @contextmanager
@@ -32,17 +34,16 @@ def folder() -> Iterator[Path]:
             os.environ.pop("TMPDIR", None)
         else:
             os.environ["TMPDIR"] = previous[1]
-        _wait_for_children(CHILDREN_GRACE)
+        _remove(root)
+
+
+def _remove(root: Path) -> None:
+    """Remove `root`; when something was left in it, keep removing it until it stays gone (or GRACE ends)."""
+    left_over = any(root.iterdir())
+    shutil.rmtree(root, ignore_errors=True)
+    deadline = time.monotonic() + GRACE
+    while left_over and time.monotonic() < deadline:
+        time.sleep(SETTLE)
+        if not root.exists():
+            return
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _wait_for_children(grace: float) -> None:
-    """Reap child processes still running (a git command a signal interrupted), for at most `grace` seconds."""
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return  # no children at all
-        if pid == 0:
-            time.sleep(0.05)  # some still running

@@ -17,6 +17,7 @@ from . import answers, template
 from .errors import TemplateError
 
 _DESCRIBED = re.compile(r"^(?P<tag>.+)-(?P<count>\d+)-g[0-9a-f]+$")  # `git describe`: a commit after a tag
+NO_ANSWERS = "no answers file"  # the note of a model folder that lost its answers file
 _HOSTS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}
 
 
@@ -37,7 +38,7 @@ def report(project_dir: Path) -> list[Part]:
     latest = newest(known)
     parts = [("project", project.answers)] + [(m.path.parent.name, m) for m in project.models()]
     rows = [_part(target, part.version, latest, known) for target, part in parts]
-    return rows + [Part(name, None, latest, None, "no answers file") for name in orphan_models(project)]
+    return rows + [Part(name, None, latest, None, NO_ANSWERS) for name in orphan_models(project)]
 
 
 def _part(target: str, current: str | None, latest: str | None, known: list[str]) -> Part:
@@ -78,7 +79,8 @@ def tags(source: str, what: str = "the template") -> list[str]:
         return []
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        raise TemplateError(f"cannot read the tags of {what} {source}: {result.stderr.strip()}")
+        problem = (result.stderr.strip().splitlines() or ["git failed"])[-1]  # git's last line says why
+        raise TemplateError(f"cannot read the tags of {what} {source}: {problem}")
     return [line.split("refs/tags/")[-1] for line in result.stdout.splitlines() if line.strip()]
 
 

@@ -4,7 +4,8 @@ Tests import the project through the `core` fixture (a namespace of the core mod
 test file has to spell out the package name. Core tests use the probe model of
 tests/fixture_models/ (added to the package's models path here), never the project's own
 models, so replacing or removing those leaves them green. Each model's tests are in
-tests/models/<name>/ and run from its contract.
+tests/models/<name>/ and run from its contract. In a models repository (no core tests, no
+probe model) the same fixtures serve its models' tests on the installed core.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def import_project(module: str):
     return importlib.import_module(f"{PACKAGE}.{module}")
 
 
-# The core library's package: the project's own, or (in a models repository) the shared core's.
-CORE = getattr(import_project("settings"), "CORE_PACKAGE", PACKAGE)
+# The core library's package: the project's own, or the shared core's (a models repository's `core` is its alias).
+CORE = import_project("core").__name__.split(".")[0]
 import_project("models").__path__.append(str(FIXTURE_MODELS))
 os.environ.setdefault("COLUMNS", "200")  # the CLI's tables, as a wide terminal shows them
 

@@ -13,12 +13,14 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from . import settings
 from .cli_errors import EndpointUrlOpt, err, user_errors
 from .cli_options import BestOpt, GoalOpt, ModelArg, RunOpt, model_config, pick_run, print_stack_change
-from .core import aws, codecs, packages, promotion, registry, remote
+from .core import aws, codecs, packages, project, promotion, registry, remote
 from .core import deploy as deploying
 from .core.errors import ProjectError
+
+# The project's stages, for the options' defaults and help (a models repository's package is bound by now).
+STAGES = project.settings().STAGES
 
 out = Console()
 
@@ -64,9 +66,7 @@ def approve(
 
 def deploy(
     model: ModelArg,
-    stage: Annotated[str, typer.Option(help=f"Stage to deploy to ({', '.join(settings.STAGES)}).")] = settings.STAGES[
-        0
-    ],
+    stage: Annotated[str, typer.Option(help=f"Stage to deploy to ({', '.join(STAGES)}).")] = STAGES[0],
     version: Annotated[
         int | None,
         typer.Option("--version", help="Registered version (default: the newest; for prod, the newest approved)."),
@@ -79,10 +79,10 @@ def deploy(
 ) -> None:
     """Put a registered version of MODEL live on a stage: create or update its endpoint stack (nothing is rebuilt)."""
     with user_errors():
-        if stage not in settings.STAGES:
-            raise ProjectError(f"unknown stage '{stage}' (stages: {', '.join(settings.STAGES)})")
+        if stage not in project.settings().STAGES:
+            raise ProjectError(f"unknown stage '{stage}' (stages: {', '.join(project.settings().STAGES)})")
         _, group, found = _registered(model, endpoint_url)
-        chosen = packages.choose(found, group, version, approved_only=stage == settings.STAGES[-1])
+        chosen = packages.choose(found, group, version, approved_only=stage == project.settings().STAGES[-1])
         live = deploying.live_parameters(aws.load(endpoint_url), model, stage).get("ModelPackageArn", "")
         packages.check_forward(chosen, live, stage, rollback)
         done = deploying.deploy_version(model, chosen, stage, model_config(model).deploy, endpoint_url, dry_run)
@@ -101,7 +101,7 @@ def invoke(
             dir_okay=False,
         ),
     ],
-    stage: Annotated[str, typer.Option(help="Stage whose endpoint to call.")] = settings.STAGES[0],
+    stage: Annotated[str, typer.Option(help="Stage whose endpoint to call.")] = STAGES[0],
     content_type: Annotated[str | None, typer.Option(help="Default: from the file's extension.")] = None,
     endpoint_url: EndpointUrlOpt = None,
 ) -> None:
@@ -123,7 +123,8 @@ def history(model: ModelArg, endpoint_url: EndpointUrlOpt = None) -> None:
         settings_in_force = aws.load(endpoint_url)
         group = settings_in_force.group_name(model)
         found = packages.versions(aws.client(settings_in_force, "sagemaker"), group)
-        live = {stage: deploying.live_parameters(settings_in_force, model, stage) for stage in settings.STAGES}
+        stages = project.settings().STAGES
+        live = {stage: deploying.live_parameters(settings_in_force, model, stage) for stage in stages}
     if not found:
         out.print(f"{group} has no registered version yet: run `promote {model}`")
         return

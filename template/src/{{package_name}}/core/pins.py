@@ -12,8 +12,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-LOCK = Path(__file__).resolve().parents[3] / "requirements" / "lock.txt"
+from . import project
+
 NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?")
+
+
+def lock_file() -> Path:
+    """The project's requirements/lock.txt (a models repository's own, not beside the installed core)."""
+    return Path(project.models().__file__).resolve().parents[3] / "requirements" / "lock.txt"
 
 
 def canonical(name: str) -> str:
@@ -21,9 +27,10 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def locked(lock: Path = LOCK) -> dict[str, list[str]]:
+def locked(lock: Path | None = None) -> dict[str, list[str]]:
     """Canonical name -> the lock's pins for it (`==version`, with `; marker` where the lock forks)."""
     pins: dict[str, list[str]] = {}
+    lock = lock or lock_file()
     if not lock.is_file():
         return pins
     for line in lock.read_text().splitlines():
@@ -36,7 +43,7 @@ def locked(lock: Path = LOCK) -> dict[str, list[str]]:
     return pins
 
 
-def pin(requirements: list[str], lock: Path = LOCK) -> list[str]:
+def pin(requirements: list[str], lock: Path | None = None) -> list[str]:
     """`requirements` with each one the lock has replaced by its exact version(s)."""
     pins = locked(lock)
     pinned: list[str] = []

@@ -42,9 +42,8 @@ def package_files(model: str) -> dict[str, Path]:
     project_dir = Path(project.models().__file__).resolve().parents[1]
     files = {f"{project.CORE}/__init__.py": PACKAGE_DIR / "__init__.py"}
     files |= {f"{project.CORE}/core/{_relative(path, core_dir)}": path for path in _tree(core_dir)}
-    for part in ("__init__.py", "settings.py", "models/__init__.py", "core.py"):  # core.py: a models repository's
-        if (project_dir / part).is_file():
-            files[f"{project.package()}/{part}"] = project_dir / part
+    for part in ("__init__.py", "settings.py", "models/__init__.py"):
+        files[f"{project.package()}/{part}"] = project_dir / part
     files |= {f"{project.package()}/models/{model}/{_relative(path, model_dir)}": path for path in _tree(model_dir)}
     return files
 

@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+from . import project
 from .client import base_url, free_port
 from .errors import ProjectError
 
@@ -83,7 +84,7 @@ def spawn(model_dir: Path, scratch: Path, host: str, port: int, output: IO | Non
     It runs in a session of its own (a terminal's Ctrl-C reaches the caller, who stops it with
     SIGTERM) and stops by itself when the caller is gone.
     """
-    module = f"{__name__.split('.')[0]}.core.supervisor"
+    module = f"{project.CORE}.core.supervisor"
     command = [sys.executable, "-m", module, str(Path(model_dir).resolve()), "--scratch", str(scratch)]
     command += ["--host", host, "--port", str(port), "--parent", str(os.getpid())]
     source = str(Path(__file__).resolve().parents[2])  # where this package is, installed or not
