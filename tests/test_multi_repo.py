@@ -205,6 +205,8 @@ def test_one_team_moves_to_a_new_core_version_while_the_other_stays(teams, core_
 
     # the moving team on a copy of its own, so the module's repositories stay as the other tests expect them
     moving = Path(shutil.copytree(teams["team-a"], tmp_path / "moving" / "team-a", symlinks=True))
+    git("add", "-A", cwd=moving)  # the team's work so far, e.g. the accounts file `bootstrap` wrote
+    git("-c", "user.name=T", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "work", cwd=moving)
     staying = teams["team-b"]
     listed = scaffold("list", "--project", moving)
     assert listed.exit_code == 0, listed.output
