@@ -129,7 +129,7 @@ def test_every_layout_renders_clean_code_and_workflows(copie, layout):
         core = "ml-core @ git+https://github.com/acme/ml-core.git@v1.2.0"
         assert pyproject["project"]["dependencies"] == [core]
         assert not (project / "src" / "team_a" / "core").exists()
-        assert 'CORE_PACKAGE = "ml_core"' in (project / "src" / "team_a" / "settings.py").read_text()
+        assert "from ml_core.core import project" in (project / "src" / "team_a" / "__init__.py").read_text()
     else:
         assert not [p for p in (project / "src" / "ml_core" / "models").iterdir() if p.name != "__init__.py"]
 
