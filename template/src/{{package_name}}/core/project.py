@@ -29,8 +29,9 @@ def bind(package: str) -> None:
     """Serve `package`'s settings and models (a models repository's package calls this on import)."""
     global _bound
     _bound = package
-    if package != CORE and not any(isinstance(f, CoreAlias) and f.alias == package for f in sys.meta_path):
-        sys.meta_path.insert(0, CoreAlias(package))
+    alias = CoreAlias(package)
+    if package != CORE and not any(isinstance(f, CoreAlias) and f.alias == alias.alias for f in sys.meta_path):
+        sys.meta_path.insert(0, alias)
 
 
 def package() -> str:

@@ -1,6 +1,6 @@
 """The project's models: every sub-package of `<project package>.models` with a `train.py`.
 
-Model folders are looked up on the package path of `<package>.models`, so a folder added to
+Model folders are looked up on the package path of that `models` package, so a folder added to
 that path (the core tests add a probe model of their own this way) is a model like any other.
 """
 
