@@ -142,7 +142,7 @@ def test_two_teams_train_bundle_serve_and_deploy_on_one_core_without_collisions(
                 names = set(tar.getnames())
                 entry = tar.extractfile("code/inference.py").read().decode()
             package = team.replace("-", "_")
-            assert {"code/ml_core/core/project.py", f"code/{package}/models/{model}/inference.py"} <= names
+            assert {"code/ml_core/core/basics/project.py", f"code/{package}/models/{model}/inference.py"} <= names
             assert "Core library: ml_core 0.1.0." in entry
             assert not any(name.startswith("code/ml_core/models/") for name in names)
             # the model's own tests: handlers, our server and SageMaker's toolkit answer its examples alike
@@ -230,7 +230,7 @@ def test_one_team_moves_to_a_new_core_version_while_the_other_stays(teams, core_
         cli(repo, "bundle", model, "--out", str(bundle))
         with tarfile.open(bundle) as tar:
             entry = tar.extractfile("code/inference.py").read().decode()
-            handling = tar.extractfile("code/ml_core/core/handling.py").read().decode()
+            handling = tar.extractfile("code/ml_core/core/inference/handling.py").read().decode()
         assert f"Core library: ml_core {version}." in entry
         assert (CHANGE_MARK in handling) == (version == "0.2.0")
     project_tests(moving)  # the staying team's tests passed on 0.1.0 above, and nothing of its own changed
@@ -265,6 +265,6 @@ def test_a_monorepo_splits_into_a_core_and_a_models_repository_keeping_its_model
     with tarfile.open(bundle) as tar:
         names = set(tar.getnames())
     assert {
-        "code/ml_core/core/project.py",
+        "code/ml_core/core/basics/project.py",
         "code/ml_project/models/prices/model.py",
     } <= names

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType
 
 import boto3
 import pytest
@@ -58,10 +58,12 @@ def copy_samples(dest: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def core() -> SimpleNamespace:
-    """The core library's modules, by name: `core.config`, `core.data`, ..."""
-    names = [info.name for info in pkgutil.iter_modules(importlib.import_module(f"{CORE}.core").__path__)]
-    return SimpleNamespace(**{name: import_core(name) for name in names})
+def core() -> ModuleType:
+    """The core library with every module imported: `core.basics.config`, `core.loading.data`, ..."""
+    package = importlib.import_module(f"{CORE}.core")
+    for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+        importlib.import_module(info.name)
+    return package
 
 
 @pytest.fixture(scope="session")
@@ -148,7 +150,7 @@ def aws_env(fresh_emulator, monkeypatch, core, tmp_path):
     cfn.create_stack(
         StackName="project",
         TemplateBody=(ROOT / "infra" / "project.yaml").read_text(),
-        Parameters=[{"ParameterKey": "ProjectName", "ParameterValue": core.project.settings().RESOURCE_PREFIX}],
+        Parameters=[{"ParameterKey": "ProjectName", "ParameterValue": core.basics.project.settings().RESOURCE_PREFIX}],
         Capabilities=["CAPABILITY_IAM"],
     )
     outputs = {
@@ -176,7 +178,7 @@ def trained_run(session_workdir, core):
         if model not in done:
             with pytest.MonkeyPatch.context() as patch:
                 patch.chdir(session_workdir)
-                result = core.registry.module(model, "train").main(["trainer.progress=false"])
+                result = core.catalog.registry.module(model, "train").main(["trainer.progress=false"])
             done[model] = session_workdir / result.paths.model_dir
         return done[model]
 
@@ -189,8 +191,8 @@ def unpacked_bundle(core, trained_run, tmp_path_factory):
 
     def unpack(model: str) -> Path:
         folder = tmp_path_factory.mktemp(f"bundle-{model}")
-        return core.bundle.unpack(
-            core.bundle.build(model, trained_run(model), folder / "model.tar.gz"), folder / "model"
+        return core.bundling.bundle.unpack(
+            core.bundling.bundle.build(model, trained_run(model), folder / "model.tar.gz"), folder / "model"
         )
 
     return unpack
@@ -202,8 +204,8 @@ def start_endpoint(core):
     processes = []
 
     def start(model_dir: Path) -> str:
-        port = core.client.free_port()
-        processes.append(core.serving.spawn(model_dir, "127.0.0.1", port))
+        port = core.inference.client.free_port()
+        processes.append(core.inference.serving.spawn(model_dir, "127.0.0.1", port))
         return f"http://127.0.0.1:{port}"
 
     yield start
@@ -220,7 +222,7 @@ def served_model(core, unpacked_bundle, start_endpoint):
     def serve(model: str) -> str:
         if model not in urls:
             urls[model] = start_endpoint(unpacked_bundle(model))
-            core.client.wait_until_ready(urls[model])
+            core.inference.client.wait_until_ready(urls[model])
         return urls[model]
 
     return serve
@@ -235,18 +237,18 @@ def served_by_torchserve(core, unpacked_bundle, tmp_path_factory):
 
     def serve(model: str) -> str:
         if model not in urls:
-            core.torchserve.check_installed()  # Java or the extra missing: say which, in one line
-            port = core.client.free_port()
+            core.hosting.torchserve.check_installed()  # Java or the extra missing: say which, in one line
+            port = core.inference.client.free_port()
             scratch = tmp_path_factory.mktemp(f"torchserve-{model}")
             with (scratch / "server.log").open("wb") as log:
-                processes.append(core.torchserve.spawn(unpacked_bundle(model), scratch, "127.0.0.1", port, log))
+                processes.append(core.hosting.torchserve.spawn(unpacked_bundle(model), scratch, "127.0.0.1", port, log))
             urls[model] = f"http://127.0.0.1:{port}"
-            core.client.wait_until_answering(urls[model], processes[-1])
+            core.inference.client.wait_until_answering(urls[model], processes[-1])
         return urls[model]
 
     yield serve
     for process in processes:
-        core.local_endpoint.stop(process)
+        core.hosting.local_endpoint.stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -257,7 +259,7 @@ def examples(core, session_workdir, trained_run):
         run_dir = trained_run(model)
         with pytest.MonkeyPatch.context() as patch:
             patch.chdir(session_workdir)  # data paths are relative to the run's working folder
-            return core.contract.of(model).examples(run_dir, n)
+            return core.catalog.contract.of(model).examples(run_dir, n)
 
     return make
 
@@ -269,7 +271,7 @@ def samples():
     def sample(run_dir: Path, n: int = 10) -> tuple[list[dict], list[str]]:
         cfg = yaml.safe_load((run_dir / "config.yaml").read_text())["data"]
         source = run_dir.parents[2] / cfg["path"]  # data paths are relative to the run's working folder
-        return import_core("data").labelled_samples(source, cfg["features"], cfg["target"], n, seed=3)
+        return import_core("loading.data").labelled_samples(source, cfg["features"], cfg["target"], n, seed=3)
 
     return sample
 

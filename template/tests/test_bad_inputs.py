@@ -175,9 +175,9 @@ def test_a_run_that_fails_in_training_is_marked_failed_and_never_picked(core, cl
     (workdir / "d.csv").write_text(HEADER + overflowing)
     result = cli("train", "probe", "data.path=d.csv", "trainer.progress=false")
     assert result.exit_code == 2 and "epoch 1: the training loss is inf" in result.output, result.output
-    [run_dir] = core.runs.every_run("probe")
-    assert core.runs.status(run_dir) == ("failed", result.output.strip().removeprefix("error: "))
-    assert core.runs.list_runs("probe") == []
+    [run_dir] = core.catalog.runs.every_run("probe")
+    assert core.catalog.runs.status(run_dir) == ("failed", result.output.strip().removeprefix("error: "))
+    assert core.catalog.runs.list_runs("probe") == []
     listed = cli("runs", "probe")
     assert listed.exit_code == 0 and "1 run(s) did not finish" in listed.output, listed.output
     everything = cli("runs", "probe", "--all")
@@ -198,11 +198,11 @@ class Unreadable(torch.utils.data.Dataset):
 
 
 def test_an_error_raised_in_a_dataloader_worker_is_reported_as_its_own_line(core):
-    loader = torch.utils.data.DataLoader(Unreadable(core.errors.ProjectError), num_workers=1)
-    with pytest.raises(core.errors.ProjectError) as raised:
+    loader = torch.utils.data.DataLoader(Unreadable(core.basics.errors.ProjectError), num_workers=1)
+    with pytest.raises(core.basics.errors.ProjectError) as raised:
         next(iter(loader))
     assert "Traceback" in str(raised.value)  # torch carries the worker's traceback in the message
-    assert core.errors.one_line(raised.value) == "d.csv: row 3 (line 4): column 'y' is empty or NaN"
+    assert core.basics.errors.one_line(raised.value) == "d.csv: row 3 (line 4): column 'y' is empty or NaN"
 
 
 def watch_and_signal(run_root: Path, number: int, send) -> threading.Thread:
@@ -221,14 +221,14 @@ def watch_and_signal(run_root: Path, number: int, send) -> threading.Thread:
 
 def assert_resumable(core, cli, run_dir: Path, number: int) -> None:
     """The interrupted run says so, and goes on from its checkpoint to finish."""
-    assert core.runs.status(run_dir) == ("interrupted", f"interrupted by {signal.Signals(number).name}")
-    assert core.runs.list_runs("probe") == []
+    assert core.catalog.runs.status(run_dir) == ("interrupted", f"interrupted by {signal.Signals(number).name}")
+    assert core.catalog.runs.list_runs("probe") == []
     epoch = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["epoch"]
     resumed = cli(
         "train", "probe", "--resume", run_dir.name, f"trainer.max_epochs={epoch + 1}", "trainer.progress=false"
     )
     assert resumed.exit_code == 0, resumed.output
-    assert core.runs.status(run_dir)[0] == "finished" and core.runs.list_runs("probe") == [run_dir]
+    assert core.catalog.runs.status(run_dir)[0] == "finished" and core.catalog.runs.list_runs("probe") == [run_dir]
 
 
 LONG_RUN = ["trainer.max_epochs=100000", "trainer.checkpoint_every=1", "trainer.progress=false"]
@@ -239,7 +239,7 @@ def test_an_interrupted_training_is_one_line_marked_and_resumable(core, cli, wor
     watch_and_signal(workdir / "runs" / "probe", number, lambda n: os.kill(os.getpid(), n))
     result = cli("train", "probe", *LONG_RUN)
     assert result.exit_code == 128 + number, result.output
-    [run_dir] = core.runs.every_run("probe")
+    [run_dir] = core.catalog.runs.every_run("probe")
     assert result.output.strip() == (
         f"stopped: run {Path('runs/probe') / run_dir.name} interrupted by {signal.Signals(number).name}; "
         f"go on with `train --resume {run_dir.name}`"
@@ -263,7 +263,7 @@ def test_a_signal_to_train_leaves_no_process_and_a_resumable_run(core, cli, pack
     while alive(process.pid) and time.monotonic() < deadline:  # its DataLoader workers, in its process group
         time.sleep(0.05)
     assert not alive(process.pid), "a DataLoader worker outlived the interrupted training"
-    [run_dir] = core.runs.every_run("probe")
+    [run_dir] = core.catalog.runs.every_run("probe")
     assert not list(run_dir.rglob("*.partial"))
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["data"]["num_workers"] == 2
     assert_resumable(core, cli, run_dir, number)

@@ -24,7 +24,7 @@ GOOD = ("0.5,0.1", "text/csv")
 ENTRY_POINT = """
 from types import SimpleNamespace
 
-from {package}.core import handling
+from {package}.core.inference import handling
 from {package}.models.{model} import inference
 
 
@@ -115,18 +115,18 @@ def endpoint(request, core, package, unpacked_bundle, tmp_path_factory):
     model_dir = unpacked_bundle(PROBE)
     (model_dir / "code" / "inference.py").write_text(ENTRY_POINT.format(package=package, model=PROBE))
     scratch = tmp_path_factory.mktemp(request.param)
-    log, port = scratch / "server.log", core.client.free_port()
+    log, port = scratch / "server.log", core.inference.client.free_port()
     with log.open("wb") as sink:
         if request.param == "torchserve":
-            process = core.torchserve.spawn(model_dir, scratch, "127.0.0.1", port, output=sink)
+            process = core.hosting.torchserve.spawn(model_dir, scratch, "127.0.0.1", port, output=sink)
         else:
-            process = core.serving.spawn(model_dir, "127.0.0.1", port, output=sink)
+            process = core.inference.serving.spawn(model_dir, "127.0.0.1", port, output=sink)
     url = f"http://127.0.0.1:{port}"
     try:
-        core.client.wait_until_answering(url, process)
+        core.inference.client.wait_until_answering(url, process)
         yield Endpoint(request.param, url, model_dir, log)
     finally:
-        core.local_endpoint.stop(process)
+        core.hosting.local_endpoint.stop(process)
 
 
 def files(folder) -> dict[str, int]:
@@ -138,22 +138,22 @@ def test_a_bad_request_is_a_one_line_json_error_and_changes_nothing(
     core, endpoint, body, request_headers, status, message
 ):
     before, lines = files(endpoint.model_dir), log_lines(endpoint)
-    answer = core.client.invoke(endpoint.url, body, headers=request_headers)
+    answer = core.inference.client.invoke(endpoint.url, body, headers=request_headers)
     assert answer.status == status, answer.body[:300]
     assert answer.content_type.startswith("application/json")
     error = answer.json()["error"]
-    assert message in error and "\n" not in error and len(error) <= core.handling.MAX_ERROR_CHARS
+    assert message in error and "\n" not in error and len(error) <= core.inference.handling.MAX_ERROR_CHARS
     new_lines = log_lines(endpoint)[len(lines) :]
     assert not any("Traceback" in line for line in new_lines), new_lines
     assert len(new_lines) <= 1 or endpoint.engine == "torchserve", new_lines  # TorchServe logs every request
     assert files(endpoint.model_dir) == before
-    assert core.client.ping(endpoint.url) == 200
-    assert core.client.invoke(endpoint.url, *GOOD).status == 200
+    assert core.inference.client.ping(endpoint.url) == 200
+    assert core.inference.client.invoke(endpoint.url, *GOOD).status == 200
 
 
 def test_custom_attributes_reach_the_handlers(core, endpoint):
     attributes = {"X-Amzn-SageMaker-Custom-Attributes": "trace_id=7,tenant=a b"}
-    answer = core.client.invoke(endpoint.url, GOOD[0], GOOD[1], headers=attributes)
+    answer = core.inference.client.invoke(endpoint.url, GOOD[0], GOOD[1], headers=attributes)
     assert answer.status == 200 and answer.json()["attributes"] == "trace_id=7,tenant=a b", answer.body
 
 
@@ -172,7 +172,7 @@ def test_a_client_that_goes_away_mid_body_costs_at_most_one_log_line(core, endpo
         deadline = time.monotonic() + 30
         while len(log_lines(endpoint)) == lines and time.monotonic() < deadline:
             time.sleep(0.05)  # the server notices the closed connection on its own time
-    assert core.client.invoke(url, *GOOD).status == 200
+    assert core.inference.client.invoke(url, *GOOD).status == 200
     new_lines = log_lines(endpoint)[lines:]
     if endpoint.engine == "builtin":
         assert len(new_lines) == 1 and "went away" in new_lines[0], new_lines

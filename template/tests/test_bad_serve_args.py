@@ -116,10 +116,12 @@ def test_a_bad_serve_argument_is_one_line_and_starts_nothing(
         if name.startswith("$"):
             monkeypatch.setenv(name[1:], value)
         else:
-            monkeypatch.setattr(core.bundle, name, value)  # the caps, lowered so the test builds small archives
+            monkeypatch.setattr(
+                core.bundling.bundle, name, value
+            )  # the caps, lowered so the test builds small archives
     bundle = build(what, scratch.parent)
     workdir = sorted(p.name for p in scratch.parent.iterdir())
-    port = core.client.free_port()
+    port = core.inference.client.free_port()
     before = children()
     args = [o.format(busy=busy_port) for o in options]
     result = cli("serve", "--bundle", bundle, *(args if "--port" in options else [*args, "--port", port]))
@@ -129,14 +131,14 @@ def test_a_bad_serve_argument_is_one_line_and_starts_nothing(
     assert children() == before
     assert list(scratch.iterdir()) == []
     assert sorted(p.name for p in scratch.parent.iterdir()) == workdir
-    core.local_endpoint.check_port("127.0.0.1", port)  # still free
+    core.hosting.local_endpoint.check_port("127.0.0.1", port)  # still free
 
 
 def test_a_bundle_folder_is_served_as_it_is_and_an_archive_unpacked(core, unpacked_bundle, tmp_path):
     """The good path past the table's checks: a real bundle passes them, as a folder or an archive."""
     model_dir = unpacked_bundle(PROBE)
-    assert core.bundle.servable(model_dir, tmp_path / "unused") == model_dir
+    assert core.bundling.bundle.servable(model_dir, tmp_path / "unused") == model_dir
     assert not (tmp_path / "unused").exists()
-    archive = core.bundle.build(PROBE, model_dir, tmp_path / "model.tar.gz")
-    assert core.bundle.servable(archive, tmp_path / "model") == tmp_path / "model"
+    archive = core.bundling.bundle.build(PROBE, model_dir, tmp_path / "model.tar.gz")
+    assert core.bundling.bundle.servable(archive, tmp_path / "model") == tmp_path / "model"
     assert (tmp_path / "model" / "code" / "inference.py").is_file()

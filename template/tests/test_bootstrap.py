@@ -55,7 +55,7 @@ def stack_outputs(emulator: str, stack: str) -> dict[str, str]:
 def test_bootstrap_deploys_the_project_stack_and_records_its_outputs(core, cli, project):
     created = cli("--github-repository", "octo/ml", "--endpoint-url", project)
     assert created.exit_code == 0, created.output
-    stack = f"{core.project.settings().RESOURCE_PREFIX}-project"
+    stack = f"{core.basics.project.settings().RESOURCE_PREFIX}-project"
     assert f"stack {stack}: created" in created.output
     assert "CREATE_COMPLETE" in created.stderr  # the stack's events, as they arrive
     record = json.loads(RECORD.read_text())
@@ -63,7 +63,7 @@ def test_bootstrap_deploys_the_project_stack_and_records_its_outputs(core, cli, 
     assert record == {"account": ACCOUNT, "region": "us-east-1", "stack": stack, "outputs": outputs}
     assert {"ArtifactsBucketName", "ExecutionRoleArn"} <= set(outputs)
     boto3.client("s3", endpoint_url=project).head_bucket(Bucket=outputs["ArtifactsBucketName"])
-    secrets = core.bootstrap.github_secrets(outputs)
+    secrets = core.cloud.bootstrap.github_secrets(outputs)
     assert secrets, outputs
     for name, environment, arn in secrets:
         assert f"gh secret set {name}{f' --env {environment}' if environment else ''} --body {arn}" in created.output
@@ -73,13 +73,13 @@ def test_bootstrap_deploys_the_project_stack_and_records_its_outputs(core, cli, 
     assert f"stack {stack}: no changes" in again.output and f"{RECORD} unchanged" in again.output
     assert json.loads(RECORD.read_text()) == record
 
-    config = core.aws.load(project)
+    config = core.cloud.aws.load(project)
     assert (config.bucket, config.role_arn) == (outputs["ArtifactsBucketName"], outputs["ExecutionRoleArn"])
 
 
 def test_the_workflows_role_secrets_are_named_after_the_outputs(core):
     outputs = {"ExecutionRoleArn": "e", "PublishRoleArn": "p", "DevDeployRoleArn": "d", "ProdDeployRoleArn": "q"}
-    assert core.bootstrap.github_secrets(outputs | {"ArtifactsBucketName": "b"}) == [
+    assert core.cloud.bootstrap.github_secrets(outputs | {"ArtifactsBucketName": "b"}) == [
         ("AWS_PUBLISH_ROLE_ARN", None, "p"),
         ("AWS_DEPLOY_ROLE_ARN", "dev", "d"),
         ("AWS_DEPLOY_ROLE_ARN", "prod", "q"),
@@ -93,7 +93,7 @@ def test_bootstrap_uses_an_existing_bucket_and_oidc_provider(core, project):
         Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40]
     )["OpenIDConnectProviderArn"]
     choices = {"ExistingBucketName": "team-artifacts", "GitHubRepository": "octo/ml"}
-    done = core.bootstrap.bootstrap(choices, "team-project", project, False, lambda event: None)
+    done = core.cloud.bootstrap.bootstrap(choices, "team-project", project, False, lambda event: None)
     assert done.action == "CREATE" and done.parameters["GitHubOidcProviderArn"] == provider
     assert done.outputs["ArtifactsBucketName"] == "team-artifacts"
     assert json.loads(RECORD.read_text())["outputs"]["ArtifactsBucketName"] == "team-artifacts"
@@ -106,7 +106,7 @@ def test_dry_run_shows_the_change_set_and_changes_nothing(core, cli, project):
     assert not RECORD.parent.exists()
     with pytest.raises(botocore.exceptions.ClientError, match="does not exist"):
         boto3.client("cloudformation", endpoint_url=project).describe_stacks(
-            StackName=f"{core.project.settings().RESOURCE_PREFIX}-project"
+            StackName=f"{core.basics.project.settings().RESOURCE_PREFIX}-project"
         )
 
 
@@ -131,28 +131,32 @@ def test_bad_choices_are_one_line_and_write_nothing(cli, project, monkeypatch, a
 def test_an_environment_variable_wins_over_the_accounts_file_which_wins_over_settings(
     core, project, monkeypatch, package
 ):
-    core.accounts.write(ACCOUNT, "us-east-1", "p", {"ArtifactsBucketName": "recorded", "ExecutionRoleArn": "arn:role"})
-    monkeypatch.setattr(core.project.settings(), "SAGEMAKER_ROLE_ARN", "arn:settings-role")
+    core.cloud.accounts.write(
+        ACCOUNT, "us-east-1", "p", {"ArtifactsBucketName": "recorded", "ExecutionRoleArn": "arn:role"}
+    )
+    monkeypatch.setattr(core.basics.project.settings(), "SAGEMAKER_ROLE_ARN", "arn:settings-role")
     monkeypatch.setenv("ARTIFACTS_BUCKET", "from-env")
-    config = core.aws.load(project)
+    config = core.cloud.aws.load(project)
     assert (config.bucket, config.role_arn) == ("from-env", "arn:role")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")  # no file for this region
-    assert core.aws.load(project).role_arn == "arn:settings-role"
-    monkeypatch.setattr(core.project.settings(), "SAGEMAKER_ROLE_ARN", "")
-    with pytest.raises(core.aws.AwsError, match=rf"SAGEMAKER_ROLE_ARN is not set: run `{package} bootstrap`"):
-        core.aws.load(project)
+    assert core.cloud.aws.load(project).role_arn == "arn:settings-role"
+    monkeypatch.setattr(core.basics.project.settings(), "SAGEMAKER_ROLE_ARN", "")
+    with pytest.raises(core.cloud.aws.AwsError, match=rf"SAGEMAKER_ROLE_ARN is not set: run `{package} bootstrap`"):
+        core.cloud.aws.load(project)
 
 
 def test_with_several_accounts_the_callers_file_is_used(core, project, monkeypatch, tmp_path):
     for account in ("111111111111", ACCOUNT):
-        core.accounts.write(account, "us-east-1", "p", {"ArtifactsBucketName": f"b{account}", "ExecutionRoleArn": "r"})
-    assert core.aws.load(project).bucket == f"b{ACCOUNT}"  # sts:GetCallerIdentity says which
+        core.cloud.accounts.write(
+            account, "us-east-1", "p", {"ArtifactsBucketName": f"b{account}", "ExecutionRoleArn": "r"}
+        )
+    assert core.cloud.aws.load(project).bucket == f"b{ACCOUNT}"  # sts:GetCallerIdentity says which
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with pytest.raises(core.accounts.AccountsError, match="accounts 111111111111, 123456789012"):
-        core.aws.load(project)
+    with pytest.raises(core.cloud.accounts.AccountsError, match="accounts 111111111111, 123456789012"):
+        core.cloud.aws.load(project)
     (tmp_path / RECORD).unlink()
-    assert core.aws.load(project).bucket == "b111111111111"  # the only file: no need to ask STS
+    assert core.cloud.aws.load(project).bucket == "b111111111111"  # the only file: no need to ask STS

@@ -25,8 +25,8 @@ def run_with(core, model, trained_run, tmp_path, monkeypatch):
         for name, text in files.items():
             (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
             (run_dir / name).write_text(text)
-        declared = dataclasses.replace(core.contract.of(model), artifacts=artifacts)
-        monkeypatch.setattr(core.bundle.contract, "of", lambda name: declared)
+        declared = dataclasses.replace(core.catalog.contract.of(model), artifacts=artifacts)
+        monkeypatch.setattr(core.bundling.bundle.contract, "of", lambda name: declared)
         monkeypatch.chdir(tmp_path)
         return run_dir
 
@@ -34,16 +34,16 @@ def run_with(core, model, trained_run, tmp_path, monkeypatch):
 
 
 def test_bundle_has_the_container_layout(core, model, trained_run, package, tmp_path):
-    path = core.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
+    path = core.bundling.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
     with tarfile.open(path, "r:gz") as tar:
         names = tar.getnames()
         entry = tar.extractfile("code/inference.py").read().decode()
         requirements = tar.extractfile("code/requirements.txt").read().decode()
     assert {"model.pt", "config.yaml", "code/inference.py", "code/requirements.txt"} <= set(names)
-    assert f"code/{package}/core/payloads.py" in names
+    assert f"code/{package}/core/inference/payloads.py" in names
     assert f"code/{package}/models/{model}/inference.py" in names
     assert not [n for n in names if "/tests/" in n or "__pycache__" in n or n.endswith((".pyc", "cli.py"))]
-    others = set(core.registry.names()) - {model}
+    others = set(core.catalog.registry.names()) - {model}
     assert not [n for n in names if any(f"/models/{other}/" in n for other in others)]
     # The model's handlers behind one transform_fn that answers errors as JSON on any server; no
     # input_fn beside it (SageMaker's handler service refuses both), run on both servers elsewhere.
@@ -56,7 +56,9 @@ def test_bundle_has_the_container_layout(core, model, trained_run, package, tmp_
 
 def test_bundle_bytes_are_reproducible(core, model, trained_run, tmp_path):
     digests = {
-        hashlib.sha256(core.bundle.build(model, trained_run(model), tmp_path / f"{i}.tar.gz").read_bytes()).hexdigest()
+        hashlib.sha256(
+            core.bundling.bundle.build(model, trained_run(model), tmp_path / f"{i}.tar.gz").read_bytes()
+        ).hexdigest()
         for i in range(2)
     }
     assert len(digests) == 1
@@ -66,14 +68,14 @@ def test_a_bundles_identity_covers_code_weights_and_config(core, model, trained_
     """Promotion keys bundles by sha256: any change to the model's code, its weights or its config is a new bundle."""
     models = importlib.import_module(f"{package}.models")
     shutil.copytree(
-        core.registry.folder(model), tmp_path / "models" / "twin", ignore=shutil.ignore_patterns("__pycache__")
+        core.catalog.registry.folder(model), tmp_path / "models" / "twin", ignore=shutil.ignore_patterns("__pycache__")
     )
     monkeypatch.setattr(models, "__path__", [*models.__path__, str(tmp_path / "models")])
     run_dir = tmp_path / "run"
     shutil.copytree(trained_run(model), run_dir, ignore=shutil.ignore_patterns("*.tar.gz", "checkpoints"))
 
     def digest() -> str:
-        return core.deploy.sha256(core.bundle.build("twin", run_dir, tmp_path / "bundle.tar.gz"))
+        return core.cloud.deploy.sha256(core.bundling.bundle.build("twin", run_dir, tmp_path / "bundle.tar.gz"))
 
     seen = [digest()]
     with (tmp_path / "models" / "twin" / "model.py").open("a") as code:
@@ -92,20 +94,20 @@ def test_unpacking_refuses_unsafe_members(core, tmp_path):
         info = tarfile.TarInfo("../outside.txt")
         info.size = 2
         tar.addfile(info, io.BytesIO(b"hi"))
-    with pytest.raises(core.bundle.BundleError, match="unsafe"):
-        core.bundle.unpack(evil, tmp_path / "out")
+    with pytest.raises(core.bundling.bundle.BundleError, match="unsafe"):
+        core.bundling.bundle.unpack(evil, tmp_path / "out")
     assert not (tmp_path / "outside.txt").exists()
 
 
 def test_a_run_without_weights_cannot_be_bundled(core, model, tmp_path):
-    with pytest.raises(core.errors.ProjectError, match=r"missing model\.pt"):
-        core.bundle.build(model, tmp_path, tmp_path / "model.tar.gz")
+    with pytest.raises(core.basics.errors.ProjectError, match=r"missing model\.pt"):
+        core.bundling.bundle.build(model, tmp_path, tmp_path / "model.tar.gz")
     assert not (tmp_path / "model.tar.gz").exists()
 
 
 def test_uncompressed_bundle_is_the_same_layout_as_a_folder(core, model, trained_run, tmp_path):
-    archive = core.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
-    folder = core.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
+    archive = core.bundling.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
+    folder = core.bundling.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
     with tarfile.open(archive) as tar:
         assert sorted(tar.getnames()) == sorted(
             p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
@@ -114,23 +116,23 @@ def test_uncompressed_bundle_is_the_same_layout_as_a_folder(core, model, trained
 
 
 def test_a_bundle_packed_with_tar_from_its_folder_unpacks_and_serves(core, model, trained_run, tmp_path):
-    folder = core.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
+    folder = core.bundling.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
     archive = tmp_path / "by-hand.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname=".")  # what `tar -czf by-hand.tar.gz -C model .` writes: ./code/...
-    assert "code/inference.py" in core.bundle.check_layout(archive)
-    unpacked = core.bundle.servable(archive, tmp_path / "scratch")
+    assert "code/inference.py" in core.bundling.bundle.check_layout(archive)
+    unpacked = core.bundling.bundle.servable(archive, tmp_path / "scratch")
     assert (unpacked / "model.pt").read_bytes() == (folder / "model.pt").read_bytes()
 
 
 def test_bundle_never_overwrites_what_is_not_a_bundle(core, model, trained_run, tmp_path):
     mine = tmp_path / "notes.txt"
     mine.write_text("mine")
-    with pytest.raises(core.bundle.BundleError, match="not a bundle"):
-        core.bundle.build(model, trained_run(model), mine)
+    with pytest.raises(core.bundling.bundle.BundleError, match="not a bundle"):
+        core.bundling.bundle.build(model, trained_run(model), mine)
     assert mine.read_text() == "mine"
-    with pytest.raises(core.bundle.BundleError, match="compression must be"):
-        core.bundle.build(model, trained_run(model), tmp_path / "x.tar.zst", compression="zstd")
+    with pytest.raises(core.bundling.bundle.BundleError, match="compression must be"):
+        core.bundling.bundle.build(model, trained_run(model), tmp_path / "x.tar.zst", compression="zstd")
 
 
 def test_the_artifacts_a_contract_lists_ship_next_to_the_weights(core, model, run_with, tmp_path):
@@ -138,7 +140,7 @@ def test_the_artifacts_a_contract_lists_ship_next_to_the_weights(core, model, ru
         {"vocab.json": '{"a": 1}', "tokenizer/merges.txt": "a b", "scratch.txt": "x"},
         ("vocab.json", "tokenizer/merges.txt"),
     )
-    with tarfile.open(core.bundle.build(model, run_dir, tmp_path / "model.tar.gz")) as tar:
+    with tarfile.open(core.bundling.bundle.build(model, run_dir, tmp_path / "model.tar.gz")) as tar:
         names = set(tar.getnames())
         assert tar.extractfile("vocab.json").read() == b'{"a": 1}'
     assert {"model.pt", "config.yaml", "vocab.json", "tokenizer/merges.txt"} <= names
@@ -162,16 +164,16 @@ def test_secrets_junk_and_links_out_of_the_project_are_refused(core, model, run_
     run_dir = run_with(files, (artifact,))
     (tmp_path.parent / "elsewhere.txt").write_text("not ours")
     (run_dir / "link.txt").symlink_to(tmp_path.parent / "elsewhere.txt")
-    with pytest.raises(core.errors.ProjectError, match=message):
-        core.bundle.build(model, run_dir, tmp_path / "model.tar.gz")
+    with pytest.raises(core.basics.errors.ProjectError, match=message):
+        core.bundling.bundle.build(model, run_dir, tmp_path / "model.tar.gz")
     assert not (tmp_path / "model.tar.gz").exists()
 
 
 def test_a_secret_in_the_model_folder_stops_the_bundle(core, model, trained_run, tmp_path):
-    secret = core.registry.folder(model) / ".env"
+    secret = core.catalog.registry.folder(model) / ".env"
     secret.write_text("KEY=secret")
     try:
-        with pytest.raises(core.errors.ProjectError, match="dotfile"):
-            core.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
+        with pytest.raises(core.basics.errors.ProjectError, match="dotfile"):
+            core.bundling.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
     finally:
         secret.unlink()

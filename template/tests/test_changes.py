@@ -14,7 +14,7 @@ NO_COMMIT = "0" * 40
 
 @pytest.fixture(scope="module")
 def models(core):
-    return core.registry.names()
+    return core.catalog.registry.names()
 
 
 def git(repo: Path, *args: str) -> str:
@@ -41,34 +41,34 @@ def repo(tmp_path, monkeypatch) -> Path:
 
 def test_a_model_folder_change_touches_that_model(core, models, package):
     model = models[0]
-    assert core.changes.models_touched([f"src/{package}/models/{model}/config.yaml"]) == [model]
-    assert core.changes.models_touched([f"tests/models/{model}/test_{model}.py"]) == [model]
-    assert core.changes.models_touched([f"data/samples/{model}/more.csv"]) == [model]
+    assert core.catalog.changes.models_touched([f"src/{package}/models/{model}/config.yaml"]) == [model]
+    assert core.catalog.changes.models_touched([f"tests/models/{model}/test_{model}.py"]) == [model]
+    assert core.catalog.changes.models_touched([f"data/samples/{model}/more.csv"]) == [model]
 
 
 def test_shared_code_touches_every_model(core, models, package):
-    assert core.changes.models_touched([f"src/{package}/core/training.py"]) == models
-    assert core.changes.models_touched(["infra/model.yaml"]) == models
-    assert core.changes.models_touched(["data/shared/lookup.csv"]) == models
-    assert core.changes.models_touched(["requirements/lock.txt"]) == models
+    assert core.catalog.changes.models_touched([f"src/{package}/core/trainer/training.py"]) == models
+    assert core.catalog.changes.models_touched(["infra/model.yaml"]) == models
+    assert core.catalog.changes.models_touched(["data/shared/lookup.csv"]) == models
+    assert core.catalog.changes.models_touched(["requirements/lock.txt"]) == models
 
 
 def test_docs_touch_nothing(core):
-    assert core.changes.models_touched(["README.md", ".github/workflows/ci.yml"]) == []
+    assert core.catalog.changes.models_touched(["README.md", ".github/workflows/ci.yml"]) == []
 
 
 def test_commits_since_a_revision_touch_their_models(core, models, package, repo):
     before = git(repo, "rev-parse", "HEAD")
     commit(repo, f"src/{package}/models/{models[0]}/config.yaml", "x: 1\n")
-    assert core.changes.changed_models(before) == [models[0]]
+    assert core.catalog.changes.changed_models(before) == [models[0]]
     docs_only = git(repo, "rev-parse", "HEAD")
     commit(repo, "README.md", "more\n")
-    assert core.changes.changed_models(docs_only) == []
+    assert core.catalog.changes.changed_models(docs_only) == []
 
 
 def test_no_base_to_compare_with_gives_every_model(core, models, repo):
     for since in (NO_COMMIT, "", None, "  "):
-        assert core.changes.changed_models(since) == models
+        assert core.catalog.changes.changed_models(since) == models
 
 
 def test_a_force_pushed_away_revision_gives_every_model(core, models, package, repo):
@@ -79,23 +79,23 @@ def test_a_force_pushed_away_revision_gives_every_model(core, models, package, r
     git(repo, "reflog", "expire", "--expire=now", "--all")
     git(repo, "gc", "-q", "--prune=now")
     assert subprocess.run(["git", "cat-file", "-e", gone], cwd=repo, capture_output=True).returncode != 0
-    assert core.changes.changed_models(gone) == models
+    assert core.catalog.changes.changed_models(gone) == models
 
 
 def test_a_file_name_is_never_taken_for_a_revision(core, models, repo):
-    assert core.changes.changed_models("README.md") == models
+    assert core.catalog.changes.changed_models("README.md") == models
 
 
 def test_an_option_is_refused(core, repo):
-    with pytest.raises(core.changes.ProjectError, match="not a git revision"):
-        core.changes.changed_models("--output=/tmp/x")
+    with pytest.raises(core.catalog.changes.ProjectError, match="not a git revision"):
+        core.catalog.changes.changed_models("--output=/tmp/x")
 
 
 def test_outside_a_repository_is_an_error(core, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    with pytest.raises(core.changes.ProjectError, match="git rev-parse"):
-        core.changes.changed_models(NO_COMMIT)
+    with pytest.raises(core.catalog.changes.ProjectError, match="git rev-parse"):
+        core.catalog.changes.changed_models(NO_COMMIT)
 
 
 @pytest.mark.slow  # fresh processes, as CI starts them

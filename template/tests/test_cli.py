@@ -16,7 +16,7 @@ def cli(package):
 def test_models_lists_every_model(core, cli):
     result = cli("models", "--plain")
     assert result.exit_code == 0
-    assert result.output.split() == core.registry.names()
+    assert result.output.split() == core.catalog.registry.names()
     table = cli("models")
     assert table.exit_code == 0, table.output
     assert "probe" in table.output and "val_accuracy (max)" in table.output
@@ -26,7 +26,7 @@ def test_train_then_bundle_the_latest_run(core, cli, workdir):
     model = "probe"
     trained = cli("train", model, "trainer.max_epochs=2", "trainer.progress=false")
     assert trained.exit_code == 0, trained.output
-    run_dir = core.runs.find_run(model)
+    run_dir = core.catalog.runs.find_run(model)
     assert {"model.pt", "config.yaml", "metrics.json", "history.jsonl"} <= {p.name for p in run_dir.iterdir()}
     bundled = cli("bundle", model, "--out", workdir / "out.tar.gz")
     assert bundled.exit_code == 0, bundled.output
@@ -36,11 +36,11 @@ def test_train_then_bundle_the_latest_run(core, cli, workdir):
 def test_a_run_resumes_in_its_own_folder_with_its_own_config(core, cli, workdir):
     started = cli("train", "probe", "trainer.max_epochs=2", "trainer.checkpoint_every=1", "optimizer.lr=0.05")
     assert started.exit_code == 0, started.output
-    run_dir = core.runs.find_run("probe")
+    run_dir = core.catalog.runs.find_run("probe")
     resumed = cli("train", "probe", "--resume", run_dir.name, "trainer.max_epochs=4")
     assert resumed.exit_code == 0, resumed.output
-    assert core.runs.list_runs("probe") == [run_dir]
-    assert [entry["step"] for entry in core.tracking.read_history(run_dir)] == [1, 2, 3, 4]
+    assert core.catalog.runs.list_runs("probe") == [run_dir]
+    assert [entry["step"] for entry in core.trainer.tracking.read_history(run_dir)] == [1, 2, 3, 4]
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert (saved["trainer"]["max_epochs"], saved["optimizer"]["lr"]) == (4, 0.05)  # the run's own lr, kept
 
@@ -67,7 +67,7 @@ def test_runs_are_listed_and_the_best_one_bundled(core, cli, workdir):
         settings = (f"trainer.max_epochs={epochs}", f"trainer.seed={seed}", "optimizer.lr=0.001")
         trained = cli("train", model, *settings, "trainer.progress=false")
         assert trained.exit_code == 0, trained.output
-    summaries = core.runs.summaries(model)
+    summaries = core.catalog.runs.summaries(model)
     best = min(summaries, key=lambda run: run.metrics["val_loss"])
     listed = cli("runs", model, "--sort", "val_loss")
     assert listed.exit_code == 0, listed.output
@@ -96,4 +96,4 @@ def test_stage_and_local_sagemaker_job_from_the_cli(core, cli, workdir):
     assert job.exit_code == 0, job.output
     bundled = cli("bundle", model, "--compression", "none")
     assert bundled.exit_code == 0, bundled.output
-    assert (core.runs.find_run(model) / "model" / "code" / "inference.py").is_file()
+    assert (core.catalog.runs.find_run(model) / "model" / "code" / "inference.py").is_file()

@@ -14,7 +14,7 @@ def schema(core):
         hidden_sizes: list[int] = field(default_factory=lambda: [8])
 
     @dataclass
-    class Config(core.config.RunConfig):
+    class Config(core.basics.config.RunConfig):
         model: Network = field(default_factory=Network)
 
     return Config
@@ -28,7 +28,9 @@ def config_file(tmp_path):
 
 
 def test_yaml_and_overrides_fill_the_schema(core, schema, config_file):
-    cfg = core.config.load(schema, config_file, ["optimizer.lr=0.5", "--trainer.seed", "3", "--data.batch_size=8"])
+    cfg = core.basics.config.load(
+        schema, config_file, ["optimizer.lr=0.5", "--trainer.seed", "3", "--data.batch_size=8"]
+    )
     assert isinstance(cfg, schema)
     assert (cfg.trainer.max_epochs, cfg.trainer.seed, cfg.optimizer.lr, cfg.data.batch_size) == (7, 3, 0.5, 8)
     assert cfg.model.hidden_sizes == [4, 4]
@@ -45,8 +47,8 @@ def test_yaml_and_overrides_fill_the_schema(core, schema, config_file):
     ],
 )
 def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, message):
-    with pytest.raises(core.config.ConfigError, match=message):
-        core.config.load(schema, config_file, overrides)
+    with pytest.raises(core.basics.config.ConfigError, match=message):
+        core.basics.config.load(schema, config_file, overrides)
 
 
 @pytest.mark.parametrize(
@@ -72,16 +74,16 @@ def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, me
 def test_bad_config_files_are_one_line_errors(core, schema, tmp_path, text, message):
     path = tmp_path / "config.yaml"
     path.write_text(text)
-    with pytest.raises(core.config.ConfigError, match=message) as raised:
-        core.config.load(schema, path)
+    with pytest.raises(core.basics.config.ConfigError, match=message) as raised:
+        core.basics.config.load(schema, path)
     assert "\n" not in str(raised.value)
 
 
 def test_a_config_file_that_is_not_utf8_text_is_a_clear_error(core, schema, tmp_path):
     path = tmp_path / "config.yaml"
     path.write_bytes(b"data:\n  path: \xff\xfe.csv\n")
-    with pytest.raises(core.config.ConfigError, match=r"config.yaml: not UTF-8 text \(at byte offset 14\)"):
-        core.config.load(schema, path)
+    with pytest.raises(core.basics.config.ConfigError, match=r"config.yaml: not UTF-8 text \(at byte offset 14\)"):
+        core.basics.config.load(schema, path)
 
 
 @pytest.mark.parametrize(
@@ -107,19 +109,19 @@ def test_values_no_run_can_use_are_refused_naming_the_key(core, tmp_path, config
         dropout: float = 0.1
 
         def rules(self):
-            config = core.config
+            config = core.basics.config
             return [
                 config.Rule("hidden_sizes", self.hidden_sizes, config.each(config.at_least(1)), "sizes of 1 or more"),
                 config.Rule("dropout", self.dropout, config.between(0, 1, high_allowed=False), "0 or more, below 1"),
             ]
 
     @dataclass
-    class Config(core.config.RunConfig):
+    class Config(core.basics.config.RunConfig):
         model: Network = field(default_factory=Network)
 
-    assert core.config.load(Config, config_file).model.dropout == 0.1
-    with pytest.raises(core.config.ConfigError, match=message) as raised:
-        core.config.load(Config, config_file, overrides)
+    assert core.basics.config.load(Config, config_file).model.dropout == 0.1
+    with pytest.raises(core.basics.config.ConfigError, match=message) as raised:
+        core.basics.config.load(Config, config_file, overrides)
     assert "\n" not in str(raised.value)
 
 
@@ -138,19 +140,19 @@ OVERRIDE = st.one_of(
 @given(overrides=st.lists(OVERRIDE, max_size=4))
 def test_any_overrides_give_a_config_or_a_one_line_error(core, schema, config_file, overrides):
     try:
-        loaded = core.config.load(schema, config_file, overrides)
-    except core.errors.ProjectError as error:
+        loaded = core.basics.config.load(schema, config_file, overrides)
+    except core.basics.errors.ProjectError as error:
         assert str(error) and "\n" not in str(error), repr(str(error))
     else:
         assert isinstance(loaded, schema)
 
 
 def test_missing_config_file_is_a_clear_error(core, schema, tmp_path):
-    with pytest.raises(core.config.ConfigError, match="not found"):
-        core.config.load(schema, tmp_path / "absent.yaml")
+    with pytest.raises(core.basics.config.ConfigError, match="not found"):
+        core.basics.config.load(schema, tmp_path / "absent.yaml")
 
 
 def test_saved_config_loads_back_identically(core, schema, config_file, tmp_path):
-    cfg = core.config.load(schema, config_file, ["data.features=[a,b]"])
-    core.config.save(cfg, tmp_path / "saved" / "config.yaml")
-    assert core.config.load(schema, tmp_path / "saved" / "config.yaml") == cfg
+    cfg = core.basics.config.load(schema, config_file, ["data.features=[a,b]"])
+    core.basics.config.save(cfg, tmp_path / "saved" / "config.yaml")
+    assert core.basics.config.load(schema, tmp_path / "saved" / "config.yaml") == cfg

@@ -11,7 +11,7 @@ PROBE = "probe"
 def model_folder(core, tmp_path, monkeypatch):
     """`model_folder(name, contract_source)`: a model on the models path, with that contract.py (None: none)."""
     root = tmp_path / "more_models"
-    monkeypatch.setattr(core.project.models(), "__path__", [*core.project.models().__path__, str(root)])
+    monkeypatch.setattr(core.basics.project.models(), "__path__", [*core.basics.project.models().__path__, str(root)])
 
     def make(name: str, contract_source: str | None):
         folder = root / name
@@ -26,16 +26,16 @@ def model_folder(core, tmp_path, monkeypatch):
 
 
 def test_the_probe_declares_its_contract(core):
-    declared = core.contract.of(PROBE)
-    assert core.contract.has_contract(PROBE)
+    declared = core.catalog.contract.of(PROBE)
+    assert core.catalog.contract.has_contract(PROBE)
     assert (declared.task, declared.goal.metric, declared.goal.direction) == ("classification", "val_accuracy", "max")
 
 
 def test_a_model_without_a_contract_is_taken_for_a_tabular_classifier(core, model_folder):
     name = model_folder("legacy_model", None)
-    assert core.contract.of(name) is core.contract.LEGACY
-    assert not core.contract.has_contract(name)
-    assert core.contract.LEGACY.accepts == ("application/json", "text/csv")
+    assert core.catalog.contract.of(name) is core.catalog.contract.LEGACY
+    assert not core.catalog.contract.has_contract(name)
+    assert core.catalog.contract.LEGACY.accepts == ("application/json", "text/csv")
 
 
 @pytest.mark.parametrize(
@@ -43,11 +43,11 @@ def test_a_model_without_a_contract_is_taken_for_a_tabular_classifier(core, mode
     [
         ("CONTRACT = 42\n", "must define CONTRACT"),
         (
-            "from ...core import contract\nCONTRACT = contract.Contract('free', contract.Goal('f1', 'up'), list)\n",
+            "from ...core.catalog import contract\nCONTRACT = contract.Contract('free', contract.Goal('f1', 'up'), list)\n",
             "'min' or 'max'",
         ),
         (
-            "from ...core import contract\n"
+            "from ...core.catalog import contract\n"
             "CONTRACT = contract.Contract('free', contract.Goal('f1', 'max'), list, accepts=('audio/wav',))\n",
             "no decoder",
         ),
@@ -56,24 +56,26 @@ def test_a_model_without_a_contract_is_taken_for_a_tabular_classifier(core, mode
 )
 def test_a_broken_contract_is_a_clear_error(core, model_folder, source, message):
     name = model_folder(f"broken_{abs(hash(source)) % 10_000}", source)
-    with pytest.raises(core.errors.ProjectError, match=message):
-        core.contract.of(name)
+    with pytest.raises(core.basics.errors.ProjectError, match=message):
+        core.catalog.contract.of(name)
 
 
 def test_directions_come_from_the_goal_and_core_losses_only(core):
-    declared = core.contract.Contract("regression", core.contract.Goal("val_mape", "min", 0.3), list)
+    declared = core.catalog.contract.Contract("regression", core.catalog.contract.Goal("val_mape", "min", 0.3), list)
     assert declared.direction("val_mape") == "min"  # no guessing from the name, but the declaration
     assert declared.direction("val_loss") == "min"
-    with pytest.raises(core.contract.ContractError, match="give --goal"):
+    with pytest.raises(core.catalog.contract.ContractError, match="give --goal"):
         declared.direction("val_f1")
     assert declared.goal.reached(0.25) and not declared.goal.reached(0.35)
-    assert core.contract.Goal("val_accuracy", "max", 0.9).reached(0.95)
+    assert core.catalog.contract.Goal("val_accuracy", "max", 0.9).reached(0.95)
 
 
 def test_a_contract_decodes_only_what_it_accepts_and_answers_what_is_acceptable(core):
-    declared = core.contract.Contract("free", core.contract.Goal("f1", "max"), list, accepts=("text/plain",))
+    declared = core.catalog.contract.Contract(
+        "free", core.catalog.contract.Goal("f1", "max"), list, accepts=("text/plain",)
+    )
     assert declared.decode(b"hello", "text/plain").value == "hello"
-    with pytest.raises(core.codecs.PayloadError) as refused:
+    with pytest.raises(core.inference.codecs.PayloadError) as refused:
         declared.decode(b"{}", "application/json")
     assert refused.value.status_code == 415
     body, media_type = declared.encode({"predictions": [{"x": 1}]}, "text/csv, */*;q=0.1")
@@ -81,9 +83,9 @@ def test_a_contract_decodes_only_what_it_accepts_and_answers_what_is_acceptable(
 
 
 def test_a_model_may_add_its_own_codec(core):
-    declared = core.contract.Contract(
+    declared = core.catalog.contract.Contract(
         "free",
-        core.contract.Goal("f1", "max"),
+        core.catalog.contract.Goal("f1", "max"),
         list,
         accepts=("application/x-reversed",),
         decoders={"application/x-reversed": lambda body: body[::-1].decode()},
@@ -97,10 +99,12 @@ def test_a_model_may_add_its_own_codec(core):
 
 
 def test_each_task_shows_its_predictions_its_way(core):
-    classifier = core.contract.Contract("classification", core.contract.Goal("val_accuracy", "max"), list)
-    regressor = core.contract.Contract("regression", core.contract.Goal("val_mae", "min"), list)
+    classifier = core.catalog.contract.Contract(
+        "classification", core.catalog.contract.Goal("val_accuracy", "max"), list
+    )
+    regressor = core.catalog.contract.Contract("regression", core.catalog.contract.Goal("val_mae", "min"), list)
     assert classifier.show({"label": "b", "probabilities": {"a": 0.25, "b": 0.75}}) == "b (0.750)"
     assert regressor.show({"value": 1234.5678}) == "1235"
-    assert core.tasks.REGRESSION.agrees({"value": 105.0}, "100") and not core.tasks.REGRESSION.agrees(
+    assert core.basics.tasks.REGRESSION.agrees({"value": 105.0}, "100") and not core.basics.tasks.REGRESSION.agrees(
         {"value": 150.0}, 100
     )

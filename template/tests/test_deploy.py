@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 @pytest.fixture
 def bundle(core, trained_run, tmp_path):
     model = "probe"
-    return model, core.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
+    return model, core.bundling.bundle.build(model, trained_run(model), tmp_path / "model.tar.gz")
 
 
 def deploy(core, model, bundle_path, emulator, dry_run=False, **serving):
-    settings = core.config.DeployConfig(**serving)
-    return core.deploy.deploy(model, bundle_path, "dev", settings, emulator, dry_run, progress=lambda n: None)
+    settings = core.basics.config.DeployConfig(**serving)
+    return core.cloud.deploy.deploy(model, bundle_path, "dev", settings, emulator, dry_run, progress=lambda n: None)
 
 
 def test_deploy_uploads_the_bundle_and_creates_the_endpoint_stack(core, aws_env, bundle):
@@ -33,8 +33,8 @@ def test_deploy_uploads_the_bundle_and_creates_the_endpoint_stack(core, aws_env,
     assert done.action == "CREATE" and done.uploaded
     bucket, key = done.bundle_uri[5:].split("/", 1)
     head = boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)
-    assert head["Metadata"]["sha256"] == core.deploy.sha256(path)
-    assert key.startswith(f"{core.project.settings().RESOURCE_PREFIX}/{model}/bundles/")
+    assert head["Metadata"]["sha256"] == core.cloud.deploy.sha256(path)
+    assert key.startswith(f"{core.basics.project.settings().RESOURCE_PREFIX}/{model}/bundles/")
     cfn = boto3.client("cloudformation", endpoint_url=aws_env)
     assert cfn.describe_stacks(StackName=done.stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     assert done.parameters["EndpointType"] == "serverless" and done.parameters["ModelDataUrl"] == done.bundle_uri
@@ -77,7 +77,7 @@ def test_a_failed_update_is_reported_and_the_previous_endpoint_keeps_serving(cor
     first = deploy(core, model, path, aws_env)
     with path.open("ab") as handle:
         handle.write(b"\0")
-    with pytest.raises(core.aws.AwsError, match=r"failed to update.*what the stack ran before keeps running"):
+    with pytest.raises(core.cloud.aws.AwsError, match=r"failed to update.*what the stack ran before keeps running"):
         deploy(core, model, path, aws_env, memory_size_mb=1500)  # not a serverless memory size
     cfn = boto3.client("cloudformation", endpoint_url=aws_env)
     resources = cfn.describe_stack_resources(StackName=first.stack)["StackResources"]
@@ -92,8 +92,10 @@ def test_large_bundles_are_uploaded_in_parts(core, aws_env, bundle, tmp_path):
     large = tmp_path / "large.tar.gz"
     large.write_bytes(bytes(range(256)) * (40 * 2**20 // 256))  # 40 MiB: three 16 MiB parts
     seen = []
-    config = core.aws.load(aws_env)
-    uri, uploaded = core.deploy.upload_bundle(core.aws.client(config, "s3"), config, model, large, seen.append)
+    config = core.cloud.aws.load(aws_env)
+    uri, uploaded = core.cloud.deploy.upload_bundle(
+        core.cloud.aws.client(config, "s3"), config, model, large, seen.append
+    )
     bucket, key = uri[5:].split("/", 1)
     head = boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)
     assert uploaded and sum(seen) == large.stat().st_size
@@ -102,7 +104,7 @@ def test_large_bundles_are_uploaded_in_parts(core, aws_env, bundle, tmp_path):
 
 def test_an_uncompressed_bundle_deploys_from_an_s3_prefix(core, aws_env, bundle, trained_run, tmp_path):
     model, _ = bundle
-    folder = core.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
+    folder = core.bundling.bundle.build(model, trained_run(model), tmp_path / "model", compression="none")
     done = deploy(core, model, folder, aws_env)
     assert done.uploaded and done.bundle_uri.endswith("/model/")
     assert done.parameters["ModelDataCompression"] == "None"
@@ -142,15 +144,15 @@ def test_realtime_endpoints_take_instances_from_the_model_config(core, aws_env, 
 def test_deploy_problems_are_clear_errors(core, aws_env, bundle, monkeypatch, variable, value, message):
     monkeypatch.setenv(variable, value)
     model, path = bundle
-    with pytest.raises(core.aws.AwsError, match=message):
+    with pytest.raises(core.cloud.aws.AwsError, match=message):
         deploy(core, model, path, aws_env)
 
 
 def test_an_endpoint_name_too_long_to_name_its_sagemaker_model_is_refused(core, aws_env, monkeypatch):
     monkeypatch.setenv("RESOURCE_PREFIX", "p" * 30)
-    config = core.aws.load(aws_env)
-    assert len(config.endpoint_name("m" * 13, "prod")) == core.aws.ENDPOINT_NAME_MAX
-    with pytest.raises(core.aws.AwsError, match="has 51 characters, SageMaker allows 50 here"):
+    config = core.cloud.aws.load(aws_env)
+    assert len(config.endpoint_name("m" * 13, "prod")) == core.cloud.aws.ENDPOINT_NAME_MAX
+    with pytest.raises(core.cloud.aws.AwsError, match="has 51 characters, SageMaker allows 50 here"):
         config.endpoint_name("m" * 14, "prod")
 
 
@@ -161,17 +163,20 @@ def test_no_credentials_is_a_clear_error(core, aws_env, bundle, monkeypatch, tmp
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     model, path = bundle
-    with pytest.raises(core.aws.AwsError, match="no AWS credentials"):
+    with pytest.raises(core.cloud.aws.AwsError, match="no AWS credentials"):
         deploy(core, model, path, aws_env)
 
 
 def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, workdir, monkeypatch):
     model = "probe"
     monkeypatch.chdir(workdir)
-    schema, config_file = core.registry.module(model, "model").Config, core.registry.folder(model) / "config.yaml"
-    run_config = core.config.load(schema, config_file)
-    job = core.remote.launch_training(model, run_config, {"trainer.max_epochs": "3"}, aws_env)
-    described = core.remote.describe_training(job, aws_env)
+    schema, config_file = (
+        core.catalog.registry.module(model, "model").Config,
+        core.catalog.registry.folder(model) / "config.yaml",
+    )
+    run_config = core.basics.config.load(schema, config_file)
+    job = core.jobs.remote.launch_training(model, run_config, {"trainer.max_epochs": "3"}, aws_env)
+    described = core.jobs.remote.describe_training(job, aws_env)
     hyperparameters = described["HyperParameters"]
     assert json.loads(hyperparameters["sagemaker_program"]) == "train.py"
     assert json.loads(hyperparameters["trainer.max_epochs"]) == "3"
@@ -179,8 +184,8 @@ def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, w
     source = json.loads(hyperparameters["sagemaker_submit_directory"])
     bucket, key = source[5:].split("/", 1)
     assert boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
-    with pytest.raises(core.aws.AwsError, match="has no model yet"):
-        core.remote.fetch_model(model, {**described, "TrainingJobStatus": "InProgress"}, aws_env)
+    with pytest.raises(core.cloud.aws.AwsError, match="has no model yet"):
+        core.jobs.remote.fetch_model(model, {**described, "TrainingJobStatus": "InProgress"}, aws_env)
 
 
 def test_a_finished_jobs_model_becomes_a_local_run(core, aws_env, trained_run, workdir, monkeypatch, tmp_path):
@@ -190,19 +195,19 @@ def test_a_finished_jobs_model_becomes_a_local_run(core, aws_env, trained_run, w
     with tarfile.open(archive, "w:gz") as tar:
         for name in ("model.pt", "config.yaml"):
             tar.add(trained_run(model) / name, arcname=name)
-    config = core.aws.load(aws_env)
+    config = core.cloud.aws.load(aws_env)
     key = config.key(model, "training", "output", "job-1", "output", "model.tar.gz")
     boto3.client("s3", endpoint_url=aws_env).upload_file(str(archive), config.bucket, key)
     job = {"TrainingJobName": "job-1", "TrainingJobStatus": "Completed"}
     job["ModelArtifacts"] = {"S3ModelArtifacts": f"s3://{config.bucket}/{key}"}
     monkeypatch.chdir(workdir)
-    run_dir = core.remote.fetch_model(model, job, aws_env)
-    assert core.runs.find_run(model) == run_dir
-    core.bundle.build(model, run_dir, tmp_path / "bundle.tar.gz")  # ready for bundle and deploy
+    run_dir = core.jobs.remote.fetch_model(model, job, aws_env)
+    assert core.catalog.runs.find_run(model) == run_dir
+    core.bundling.bundle.build(model, run_dir, tmp_path / "bundle.tar.gz")  # ready for bundle and deploy
 
 
 def test_invoke_calls_the_endpoint(core, aws_env):
-    body, _ = core.remote.invoke("any-endpoint", b"0.5,0.1", "text/csv", "application/json", aws_env)
+    body, _ = core.jobs.remote.invoke("any-endpoint", b"0.5,0.1", "text/csv", "application/json", aws_env)
     assert body  # moto answers invocations with a canned body; real answers are tested locally
 
 
@@ -226,7 +231,7 @@ def test_cli_promotes_a_trained_model_deploys_it_and_invokes_it(core, aws_env, w
     assert cli("approve", model, "--version", 1).exit_code == 0
     done = cli("deploy", model, "--stage", "prod")
     assert done.exit_code == 0, done.output
-    assert f"stack {core.aws.load(aws_env).endpoint_name(model, 'prod')}: created" in done.output
+    assert f"stack {core.cloud.aws.load(aws_env).endpoint_name(model, 'prod')}: created" in done.output
     (workdir / "request.csv").write_text("0.5,0.1\n")
     invoked = cli("invoke", model, "--stage", "prod", "--data", "request.csv")
     assert invoked.exit_code == 0, invoked.output

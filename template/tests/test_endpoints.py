@@ -26,12 +26,12 @@ ALARMS = {"ErrorsAlarm", "LatencyAlarm"}
 
 @pytest.fixture
 def bundle(core, trained_run, tmp_path):
-    return core.bundle.build("probe", trained_run("probe"), tmp_path / "model.tar.gz")
+    return core.bundling.bundle.build("probe", trained_run("probe"), tmp_path / "model.tar.gz")
 
 
 def deploy(core, bundle_path, emulator, **serving):
-    settings = core.config.DeployConfig(**serving)
-    return core.deploy.deploy("probe", bundle_path, "dev", settings, emulator, False, progress=lambda n: None)
+    settings = core.basics.config.DeployConfig(**serving)
+    return core.cloud.deploy.deploy("probe", bundle_path, "dev", settings, emulator, False, progress=lambda n: None)
 
 
 def endpoint_config(emulator, stack: str) -> dict:
@@ -72,7 +72,7 @@ def created_resources(parameters: dict[str, str]) -> set[str]:
     ],
 )
 def test_each_endpoint_type_gets_its_scaling_and_alarms(core, serving, expected):
-    parameters = core.config.DeployConfig(**serving).stack_parameters()
+    parameters = core.basics.config.DeployConfig(**serving).stack_parameters()
     assert created_resources(parameters) - {"Model", "EndpointConfig", "Endpoint"} == expected
 
 
@@ -90,7 +90,7 @@ def test_a_realtime_endpoint_with_autoscaling_deploys(core, aws_env, bundle):
 
 def test_data_capture_reaches_the_endpoint_config(core, aws_env, bundle):
     done = deploy(core, bundle, aws_env, endpoint_type="realtime", data_capture_percent=25)
-    config = core.aws.load(aws_env)
+    config = core.cloud.aws.load(aws_env)
     capture = endpoint_config(aws_env, done.stack)["DataCaptureConfig"]
     assert capture["DestinationS3Uri"] == f"s3://{config.bucket}/{config.prefix}/probe/capture/"
     assert capture["EnableCapture"] and capture["InitialSamplingPercentage"] == 25
@@ -99,7 +99,7 @@ def test_data_capture_reaches_the_endpoint_config(core, aws_env, bundle):
 
 def test_an_async_endpoint_writes_its_answers_under_the_models_folder(core, aws_env, bundle):
     done = deploy(core, bundle, aws_env, endpoint_type="async", async_max_concurrency=2)
-    config = core.aws.load(aws_env)
+    config = core.cloud.aws.load(aws_env)
     settings = endpoint_config(aws_env, done.stack)["AsyncInferenceConfig"]
     folder = f"s3://{config.bucket}/{config.prefix}/probe/async/"
     assert settings["OutputConfig"] == {"S3OutputPath": f"{folder}output", "S3FailurePath": f"{folder}failures"}
@@ -108,15 +108,15 @@ def test_an_async_endpoint_writes_its_answers_under_the_models_folder(core, aws_
 
 
 def test_async_endpoints_on_gpu_instances_get_the_gpu_image(core):
-    serving = core.config.DeployConfig(endpoint_type="async", instance_type="ml.g5.xlarge")
-    assert "-gpu-" in core.deploy.serving_image(serving, "us-east-1")
+    serving = core.basics.config.DeployConfig(endpoint_type="async", instance_type="ml.g5.xlarge")
+    assert "-gpu-" in core.cloud.deploy.serving_image(serving, "us-east-1")
 
 
 def test_invoking_an_async_endpoint_puts_the_request_in_s3_and_returns_the_answer(core, aws_env):
     """moto queues nothing: it writes a canned answer at once to the OutputLocation it returns."""
-    body, _ = core.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async", "probe")
+    body, _ = core.jobs.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async", "probe")
     assert json.loads(body) == {"default": "response"}
-    config = core.aws.load(aws_env)
+    config = core.cloud.aws.load(aws_env)
     s3 = boto3.client("s3", endpoint_url=aws_env)
     listed = s3.list_objects_v2(Bucket=config.bucket, Prefix=f"{config.prefix}/probe/async/input/")["Contents"]
     assert [s3.get_object(Bucket=config.bucket, Key=item["Key"])["Body"].read() for item in listed] == [b"0.5,0.1"]
@@ -128,10 +128,10 @@ def test_a_failed_async_request_is_a_clear_error(core, aws_env):
         f"{aws_env}/moto-api/static/sagemaker/async-endpoint-results", json.dumps(results).encode(), method="POST"
     )
     urllib.request.urlopen(request)
-    with pytest.raises(core.aws.AwsError, match="failed on the request: the model's code failed"):
-        core.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async", "probe", timeout=5)
-    with pytest.raises(core.aws.AwsError, match="is async: name the model"):
-        core.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async")
+    with pytest.raises(core.cloud.aws.AwsError, match="failed on the request: the model's code failed"):
+        core.jobs.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async", "probe", timeout=5)
+    with pytest.raises(core.cloud.aws.AwsError, match="is async: name the model"):
+        core.jobs.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async")
 
 
 @pytest.mark.parametrize(
@@ -151,17 +151,23 @@ def test_a_failed_async_request_is_a_clear_error(core, aws_env):
     ],
 )
 def test_deploy_settings_no_endpoint_can_use_are_refused(core, overrides, message):
-    schema, config_file = core.registry.module("probe", "model").Config, core.registry.folder("probe") / "config.yaml"
-    with pytest.raises(core.config.ConfigError, match=message):
-        core.config.load(schema, config_file, overrides)
+    schema, config_file = (
+        core.catalog.registry.module("probe", "model").Config,
+        core.catalog.registry.folder("probe") / "config.yaml",
+    )
+    with pytest.raises(core.basics.config.ConfigError, match=message):
+        core.basics.config.load(schema, config_file, overrides)
 
 
 def test_deploy_settings_that_fit_are_accepted(core):
-    schema, config_file = core.registry.module("probe", "model").Config, core.registry.folder("probe") / "config.yaml"
-    fixed = core.config.load(schema, config_file, ["deploy.endpoint_type=realtime", "deploy.instance_count=3"])
+    schema, config_file = (
+        core.catalog.registry.module("probe", "model").Config,
+        core.catalog.registry.folder("probe") / "config.yaml",
+    )
+    fixed = core.basics.config.load(schema, config_file, ["deploy.endpoint_type=realtime", "deploy.instance_count=3"])
     assert fixed.deploy.stack_parameters()["MaxInstanceCount"] == "3"  # no max_instances: no autoscaling
     overrides = ["deploy.endpoint_type=async", "deploy.data_capture_percent=100", "deploy.rollback_latency_ms=250"]
-    watched = core.config.load(schema, config_file, overrides).deploy.stack_parameters()
+    watched = core.basics.config.load(schema, config_file, overrides).deploy.stack_parameters()
     assert watched["DataCapturePercent"] == "100" and watched["RollbackLatencyMicroseconds"] == "250000"
 
 
@@ -188,7 +194,7 @@ def endpoints_by_type(core, unpacked_bundle, start_endpoint):
         (model_dir / "config.yaml").write_text(yaml.safe_dump(config))
         urls[kind] = start_endpoint(model_dir)
     with ThreadPoolExecutor() as pool:
-        list(pool.map(core.client.wait_until_ready, urls.values()))
+        list(pool.map(core.inference.client.wait_until_ready, urls.values()))
     return urls
 
 
@@ -203,7 +209,9 @@ def endpoints_by_type(core, unpacked_bundle, start_endpoint):
     ],
 )
 def test_the_payload_limit_follows_the_endpoint_type(core, endpoints_by_type, kind, size, status):
-    answer = core.client.invoke(endpoints_by_type[kind], b"\0" * size, "application/octet-stream", "text/plain")
+    answer = core.inference.client.invoke(
+        endpoints_by_type[kind], b"\0" * size, "application/octet-stream", "text/plain"
+    )
     assert answer.status == status
     if status == 413:
         assert answer.json()["error"] == f"payload larger than {size - 1} bytes, the limit of {kind} endpoints"

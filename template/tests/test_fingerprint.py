@@ -23,8 +23,8 @@ FILES = {"train/part-0.csv": b"x,y\n1,2\n", "train/part-1.csv": b"x,y\n3,4\n", "
 
 def test_a_folder_fingerprint_is_stable_and_short_to_print(core, tmp_path):
     folder = write(tmp_path / "data", FILES)
-    found = core.fingerprint.of(folder)
-    assert found == core.fingerprint.of(folder) == core.fingerprint.of(str(folder))
+    found = core.basics.fingerprint.of(folder)
+    assert found == core.basics.fingerprint.of(folder) == core.basics.fingerprint.of(str(folder))
     assert FULL.match(found.value) and found.short == found.value[: len("sha256:") + 12]
     assert (found.files, found.bytes) == (3, sum(len(content) for content in FILES.values()))
     assert found.as_dict() == {"fingerprint": found.value, "short": found.short, "files": 3, "bytes": found.bytes}
@@ -32,68 +32,73 @@ def test_a_folder_fingerprint_is_stable_and_short_to_print(core, tmp_path):
 
 def test_one_changed_byte_changes_the_fingerprint(core, tmp_path):
     folder = write(tmp_path / "data", FILES)
-    before = core.fingerprint.of(folder).value
+    before = core.basics.fingerprint.of(folder).value
     (folder / "train/part-1.csv").write_bytes(b"x,y\n3,5\n")  # same size, one byte different
-    assert core.fingerprint.of(folder).value != before
+    assert core.basics.fingerprint.of(folder).value != before
 
 
 def test_names_count_not_only_contents(core, tmp_path):
     folder = write(tmp_path / "data", FILES)
-    before = core.fingerprint.of(folder).value
+    before = core.basics.fingerprint.of(folder).value
     (folder / "train/part-1.csv").rename(folder / "train/part-2.csv")
-    assert core.fingerprint.of(folder).value != before
+    assert core.basics.fingerprint.of(folder).value != before
 
 
 def test_hidden_files_and_folders_are_not_data(core, tmp_path):
     folder = write(tmp_path / "data", FILES)
-    before = core.fingerprint.of(folder)
+    before = core.basics.fingerprint.of(folder)
     write(folder, {".DS_Store": b"junk", ".cache/x.bin": b"cached", "train/.part-0.csv.crc": b"crc"})
-    assert core.fingerprint.of(folder) == before
+    assert core.basics.fingerprint.of(folder) == before
 
 
 def test_the_files_are_those_a_training_jobs_channel_gets(core, tmp_path):
     folder = write(tmp_path / "data", {**FILES, ".env": b"secret", "a/.git/config": b"", "a/b/.hidden.csv": b""})
-    assert core.fingerprint.files(folder) == core.data.channel_files(folder)
-    assert sorted(core.fingerprint.files(folder)) == sorted(FILES)
-    assert core.fingerprint.files(folder / "images/a/0.png") == core.data.channel_files(folder / "images/a/0.png")
+    assert core.basics.fingerprint.files(folder) == core.loading.data.channel_files(folder)
+    assert sorted(core.basics.fingerprint.files(folder)) == sorted(FILES)
+    assert core.basics.fingerprint.files(folder / "images/a/0.png") == core.loading.data.channel_files(
+        folder / "images/a/0.png"
+    )
 
 
 def test_the_same_content_written_in_another_order_has_the_same_fingerprint(core, tmp_path):
     first = write(tmp_path / "first", FILES)
     second = write(tmp_path / "second", dict(reversed(FILES.items())))
-    assert core.fingerprint.of(first) == core.fingerprint.of(second)
+    assert core.basics.fingerprint.of(first) == core.basics.fingerprint.of(second)
 
 
 def test_a_file_and_a_folder_holding_only_it_are_the_same_channel(core, tmp_path):
     folder = write(tmp_path / "data", {"points.csv": b"x,y\n1,2\n"})
-    assert core.fingerprint.of(folder / "points.csv") == core.fingerprint.of(folder)
+    assert core.basics.fingerprint.of(folder / "points.csv") == core.basics.fingerprint.of(folder)
 
 
 def test_large_files_are_hashed_in_chunks_and_in_parallel(core, tmp_path, monkeypatch):
-    monkeypatch.setattr(core.fingerprint, "CHUNK", 1000)
+    monkeypatch.setattr(core.basics.fingerprint, "CHUNK", 1000)
     folder = write(tmp_path / "data", {f"shard-{i}.bin": bytes([i]) * 2500 for i in range(4)})
-    found = core.fingerprint.of_local(folder)
-    assert found == core.fingerprint.of_local(folder, workers=1)
+    found = core.basics.fingerprint.of_local(folder)
+    assert found == core.basics.fingerprint.of_local(folder, workers=1)
     (folder / "shard-3.bin").write_bytes(bytes([3]) * 2499 + b"\xff")  # the last byte of the last chunk
-    assert core.fingerprint.of_local(folder) != found
+    assert core.basics.fingerprint.of_local(folder) != found
 
 
 def test_missing_or_empty_data_is_a_clear_error(core, tmp_path):
-    with pytest.raises(core.fingerprint.FingerprintError, match="data not found"):
-        core.fingerprint.of(tmp_path / "missing")
+    with pytest.raises(core.basics.fingerprint.FingerprintError, match="data not found"):
+        core.basics.fingerprint.of(tmp_path / "missing")
     (tmp_path / "empty" / ".hidden").mkdir(parents=True)
-    with pytest.raises(core.fingerprint.FingerprintError, match="no data files"):
-        core.fingerprint.of(tmp_path / "empty")
+    with pytest.raises(core.basics.fingerprint.FingerprintError, match="no data files"):
+        core.basics.fingerprint.of(tmp_path / "empty")
 
 
 def test_channels_are_fingerprinted_and_a_missing_one_gets_an_error_not_an_exception(core, tmp_path):
     folder = write(tmp_path / "data", FILES)
-    section = core.config.DataConfig(path=str(folder / "train"), validation=str(tmp_path / "missing.csv"))
-    channels = core.fingerprint.of_channels(core.config.channel_sources(section))
+    section = core.basics.config.DataConfig(path=str(folder / "train"), validation=str(tmp_path / "missing.csv"))
+    channels = core.basics.fingerprint.of_channels(core.basics.config.channel_sources(section))
     assert set(channels) == {"train", "validation"}
-    assert channels["train"] == {"source": str(folder / "train"), **core.fingerprint.of(folder / "train").as_dict()}
+    assert channels["train"] == {
+        "source": str(folder / "train"),
+        **core.basics.fingerprint.of(folder / "train").as_dict(),
+    }
     assert "data not found" in channels["validation"]["error"] and "fingerprint" not in channels["validation"]
-    assert core.fingerprint.of_channels({}) == {}
+    assert core.basics.fingerprint.of_channels({}) == {}
 
 
 class RecordingBackend:
@@ -112,13 +117,13 @@ class RecordingBackend:
 def test_the_tracker_records_the_data_fingerprints_in_run_json_and_as_params(core, tmp_path, monkeypatch):
     folder = write(tmp_path / "data", FILES)
     backend = RecordingBackend()
-    monkeypatch.setattr(core.tracking, "start_backend", lambda *args: backend)
+    monkeypatch.setattr(core.trainer.tracking, "start_backend", lambda *args: backend)
     run_dir = tmp_path / "runs" / "m" / "r1"
-    with core.tracking.Tracker("m", run_dir) as tracker:
+    with core.trainer.tracking.Tracker("m", run_dir) as tracker:
         tracker.log_params({"trainer": {"seed": 0}})
         tracker.log_data({"train": str(folder / "train"), "validation": str(folder / "images")})
     record = json.loads((run_dir / "run.json").read_text())
-    train, validation = core.fingerprint.of(folder / "train"), core.fingerprint.of(folder / "images")
+    train, validation = core.basics.fingerprint.of(folder / "train"), core.basics.fingerprint.of(folder / "images")
     assert record["data"]["train"]["fingerprint"] == train.value and record["data"]["train"]["files"] == 2
     assert record["data"]["validation"]["short"] == validation.short
     assert "git_commit" in record and record["fake_run_id"] == "1"  # provenance and tracker reference kept
@@ -126,13 +131,13 @@ def test_the_tracker_records_the_data_fingerprints_in_run_json_and_as_params(cor
         {"trainer": {"seed": 0}},
         {"data_fingerprint": {"train": train.value, "validation": validation.value}},
     ]
-    assert core.fingerprint.shown(record) == train.short and core.fingerprint.shown({}) == "-"
+    assert core.basics.fingerprint.shown(record) == train.short and core.basics.fingerprint.shown({}) == "-"
 
 
 def test_a_training_run_records_its_data_fingerprint_and_runs_shows_it(core, trained_run, session_workdir, package):
     run_dir = trained_run("probe")
     record = json.loads((run_dir / "run.json").read_text())
-    expected = core.fingerprint.of(session_workdir / "data" / "samples" / "probe" / "points.csv")
+    expected = core.basics.fingerprint.of(session_workdir / "data" / "samples" / "probe" / "points.csv")
     assert record["data"]["train"]["fingerprint"] == expected.value
     assert record["data"]["train"]["source"] == "data/samples/probe/points.csv"
     app = importlib.import_module(f"{package}.cli").app
@@ -145,9 +150,9 @@ def test_a_training_run_records_its_data_fingerprint_and_runs_shows_it(core, tra
 
 def test_data_fingerprint_command_compares_with_a_builds_manifest(core, tmp_path, package):
     folder = write(tmp_path / "data", FILES)
-    manifest = core.fingerprint.write_manifest(folder, {"git_commit": "0123456789abcdef"})
-    assert core.fingerprint.read_manifest(folder) == manifest
-    assert core.fingerprint.of(folder).value == manifest["fingerprint"]  # the manifest is hidden: not data
+    manifest = core.basics.fingerprint.write_manifest(folder, {"git_commit": "0123456789abcdef"})
+    assert core.basics.fingerprint.read_manifest(folder) == manifest
+    assert core.basics.fingerprint.of(folder).value == manifest["fingerprint"]  # the manifest is hidden: not data
     app = importlib.import_module(f"{package}.cli").app
     shown = CliRunner().invoke(app, ["data", "fingerprint", str(folder)])
     assert shown.exit_code == 0, shown.output
@@ -157,7 +162,7 @@ def test_data_fingerprint_command_compares_with_a_builds_manifest(core, tmp_path
     changed = CliRunner().invoke(app, ["data", "fingerprint", str(folder)])
     assert changed.exit_code == 0 and "differs from .fingerprint.json" in changed.output
     one_file = CliRunner().invoke(app, ["data", "fingerprint", str(folder / "train/part-1.csv")])
-    assert one_file.exit_code == 0 and core.fingerprint.of(folder / "train/part-1.csv").short in one_file.output
+    assert one_file.exit_code == 0 and core.basics.fingerprint.of(folder / "train/part-1.csv").short in one_file.output
     missing = CliRunner().invoke(app, ["data", "fingerprint", str(tmp_path / "missing")])
     assert missing.exit_code == 2 and "data not found" in missing.output
 
@@ -173,33 +178,33 @@ def s3(fresh_emulator):
 
 
 def test_s3_fingerprints_come_from_the_listing(core, s3):
-    found = core.fingerprint.of("s3://data/sets/a", s3)
+    found = core.basics.fingerprint.of("s3://data/sets/a", s3)
     assert re.match(r"^s3etag:[0-9a-f]{64}$", found.value) and found.short == found.value[: len("s3etag:") + 12]
-    assert found == core.fingerprint.of("s3://data/sets/a/", s3)  # a folder, with or without the slash
+    assert found == core.basics.fingerprint.of("s3://data/sets/a/", s3)  # a folder, with or without the slash
     assert (found.files, found.bytes) == (3, sum(len(content) for content in FILES.values()))
     s3.put_object(Bucket="data", Key="sets/a/.more-hidden", Body=b"x")
     s3.put_object(Bucket="data", Key="sets/ab/other.csv", Body=b"x")  # shares the prefix, not the folder
-    assert core.fingerprint.of("s3://data/sets/a", s3) == found
+    assert core.basics.fingerprint.of("s3://data/sets/a", s3) == found
     s3.put_object(Bucket="data", Key="sets/a/train/part-1.csv", Body=b"x,y\n3,5\n")
-    assert core.fingerprint.of("s3://data/sets/a", s3) != found
+    assert core.basics.fingerprint.of("s3://data/sets/a", s3) != found
 
 
 def test_an_s3_object_is_a_channel_of_one_file(core, s3):
-    one = core.fingerprint.of("s3://data/sets/a/train/part-0.csv", s3)
+    one = core.basics.fingerprint.of("s3://data/sets/a/train/part-0.csv", s3)
     assert (one.files, one.bytes) == (1, len(FILES["train/part-0.csv"]))
     s3.put_object(Bucket="data", Key="sets/b/part-0.csv", Body=FILES["train/part-0.csv"])
-    assert core.fingerprint.of("s3://data/sets/b/part-0.csv", s3) == one  # the same name and content
-    assert core.fingerprint.of("s3://data/sets/b", s3) == one
+    assert core.basics.fingerprint.of("s3://data/sets/b/part-0.csv", s3) == one  # the same name and content
+    assert core.basics.fingerprint.of("s3://data/sets/b", s3) == one
 
 
 def test_s3_problems_are_clear_errors(core, s3, emulator, package):
-    with pytest.raises(core.fingerprint.FingerprintError, match="no data files in s3://data/nothing"):
-        core.fingerprint.of("s3://data/nothing", s3)
-    with pytest.raises(core.fingerprint.FingerprintError, match="NoSuchBucket"):
-        core.fingerprint.of("s3://no-such-bucket/x", s3)
-    with pytest.raises(core.fingerprint.FingerprintError, match="not an S3 URI"):
-        core.fingerprint.of("s3:///x", s3)
+    with pytest.raises(core.basics.fingerprint.FingerprintError, match="no data files in s3://data/nothing"):
+        core.basics.fingerprint.of("s3://data/nothing", s3)
+    with pytest.raises(core.basics.fingerprint.FingerprintError, match="NoSuchBucket"):
+        core.basics.fingerprint.of("s3://no-such-bucket/x", s3)
+    with pytest.raises(core.basics.fingerprint.FingerprintError, match="not an S3 URI"):
+        core.basics.fingerprint.of("s3:///x", s3)
     app = importlib.import_module(f"{package}.cli").app
     shown = CliRunner().invoke(app, ["data", "fingerprint", "s3://data/sets/a", "--endpoint-url", emulator])
     assert shown.exit_code == 0, shown.output
-    assert core.fingerprint.of("s3://data/sets/a", s3).short in shown.output
+    assert core.basics.fingerprint.of("s3://data/sets/a", s3).short in shown.output

@@ -48,7 +48,7 @@ def iam_emulator():
 @pytest.fixture(scope="module")
 def project(iam_emulator, core):
     """infra/project.yaml deployed as the project (RESOURCE_PREFIX), with a session of each GitHub role."""
-    return iam_emulator.deploy_project(core.project.settings().RESOURCE_PREFIX, TEMPLATE.read_text())
+    return iam_emulator.deploy_project(core.basics.project.settings().RESOURCE_PREFIX, TEMPLATE.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +72,17 @@ def acting_as(project, role: str, recorder=None, cwd: Path = ROOT):
 
 def deploy(core, bundle: Path, stage: str):
     """`deploy` of `bundle` to `stage`, as the CLI calls it (endpoint from the environment)."""
-    return core.deploy.deploy(MODEL, bundle, stage, core.config.DeployConfig(), None, False, progress=lambda n: None)
+    return core.cloud.deploy.deploy(
+        MODEL, bundle, stage, core.basics.config.DeployConfig(), None, False, progress=lambda n: None
+    )
 
 
 def upload(core, bundle: Path) -> str:
     """What promote does first: the bundle into the project's bucket; its S3 URI."""
-    config = core.aws.load()
-    return core.deploy.upload_bundle(core.aws.client(config, "s3"), config, MODEL, bundle, lambda n: None)[0]
+    config = core.cloud.aws.load()
+    return core.cloud.deploy.upload_bundle(core.cloud.aws.client(config, "s3"), config, MODEL, bundle, lambda n: None)[
+        0
+    ]
 
 
 # Scenarios: each role doing its job, recorded ---------------------------------------------------
@@ -86,7 +90,9 @@ def upload(core, bundle: Path) -> str:
 
 @pytest.fixture(scope="module")
 def bundle(core, trained_run, tmp_path_factory) -> Path:
-    return core.bundle.build(MODEL, trained_run(MODEL), tmp_path_factory.mktemp("permissions") / "model.tar.gz")
+    return core.bundling.bundle.build(
+        MODEL, trained_run(MODEL), tmp_path_factory.mktemp("permissions") / "model.tar.gz"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -104,36 +110,42 @@ def dev_deployment(core, project, recorder, bundle, published):
 @pytest.fixture(scope="module")
 def invocation(core, project, recorder, dev_deployment) -> bytes:
     with acting_as(project, "dev", recorder):
-        endpoint = core.aws.load().endpoint_name(MODEL, "dev")
-        return core.remote.invoke(endpoint, b"0.5,0.1", "text/csv", "application/json", None)[0]
+        endpoint = core.cloud.aws.load().endpoint_name(MODEL, "dev")
+        return core.jobs.remote.invoke(endpoint, b"0.5,0.1", "text/csv", "application/json", None)[0]
 
 
 @pytest.fixture(scope="module")
 def training_job(core, project, recorder, session_workdir) -> dict:
     with acting_as(project, "publish", recorder, cwd=session_workdir):  # the probe's data path is relative
-        run_config = core.config.load(
-            core.registry.module(MODEL, "model").Config, core.registry.folder(MODEL) / "config.yaml"
+        run_config = core.basics.config.load(
+            core.catalog.registry.module(MODEL, "model").Config, core.catalog.registry.folder(MODEL) / "config.yaml"
         )
-        job = core.remote.launch_training(MODEL, run_config, {}, None)
-        return core.remote.describe_training(job, None)
+        job = core.jobs.remote.launch_training(MODEL, run_config, {}, None)
+        return core.jobs.remote.describe_training(job, None)
 
 
 @pytest.fixture(scope="module")
 def promotion(core, project, recorder, trained_run, session_workdir):
     """`promote`: gate, check, upload and register a run, as the publish role."""
     with acting_as(project, "publish", recorder, cwd=session_workdir):
-        return core.promotion.publish(core.promotion.prepare(MODEL, trained_run(MODEL)), None, lambda n: None)
+        return core.cloud.promotion.publish(
+            core.cloud.promotion.prepare(MODEL, trained_run(MODEL)), None, lambda n: None
+        )
 
 
 def deploy_registered(core, stage: str, approved_only: bool, approve: bool = False):
     """What `deploy` (after `approve`, for prod) does: pick the registered version, then deploy it."""
-    config = core.aws.load()
-    sagemaker, group = core.aws.client(config, "sagemaker"), config.group_name(MODEL)
-    chosen = core.packages.choose(core.packages.versions(sagemaker, group), group, None, approved_only=False)
+    config = core.cloud.aws.load()
+    sagemaker, group = core.cloud.aws.client(config, "sagemaker"), config.group_name(MODEL)
+    chosen = core.cloud.packages.choose(
+        core.cloud.packages.versions(sagemaker, group), group, None, approved_only=False
+    )
     if approve:
-        chosen = core.packages.approve(sagemaker, chosen, "approved in the permission tests")
-    chosen = core.packages.choose(core.packages.versions(sagemaker, group), group, chosen.number, approved_only)
-    return core.deploy.deploy_version(MODEL, chosen, stage, core.config.DeployConfig(), None, False)
+        chosen = core.cloud.packages.approve(sagemaker, chosen, "approved in the permission tests")
+    chosen = core.cloud.packages.choose(
+        core.cloud.packages.versions(sagemaker, group), group, chosen.number, approved_only
+    )
+    return core.cloud.deploy.deploy_version(MODEL, chosen, stage, core.basics.config.DeployConfig(), None, False)
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +175,7 @@ def test_the_prod_role_approves_and_deploys_the_same_version(
 
 
 def test_the_dev_role_cannot_approve(core, project, promotion):
-    with acting_as(project, "dev"), pytest.raises(core.aws.AwsError, match=r"AccessDenied|403"):
+    with acting_as(project, "dev"), pytest.raises(core.cloud.aws.AwsError, match=r"AccessDenied|403"):
         deploy_registered(core, "dev", approved_only=False, approve=True)
 
 
@@ -197,7 +209,7 @@ def test_the_publish_role_launches_training_jobs(project, training_job):
 def test_the_prod_role_cannot_deploy_to_dev(core, project, bundle, published):
     with (
         acting_as(project, "prod"),
-        pytest.raises(core.aws.AwsError, match="not authorized to perform: cloudformation"),
+        pytest.raises(core.cloud.aws.AwsError, match="not authorized to perform: cloudformation"),
     ):
         deploy(core, bundle, "dev")
 
@@ -205,14 +217,16 @@ def test_the_prod_role_cannot_deploy_to_dev(core, project, bundle, published):
 def test_the_dev_role_cannot_upload_bundles(core, project, bundle, tmp_path):
     unpublished = tmp_path / "model.tar.gz"
     unpublished.write_bytes(bundle.read_bytes() + b"\0")
-    with acting_as(project, "dev"), pytest.raises(core.aws.AwsError, match=r"AccessDenied.*PutObject") as raised:
+    with acting_as(project, "dev"), pytest.raises(core.cloud.aws.AwsError, match=r"AccessDenied.*PutObject") as raised:
         deploy(core, unpublished, "dev")
     assert "\n" not in str(raised.value)
 
 
 def test_the_dev_role_cannot_invoke_prod_endpoints(core, project):
-    with acting_as(project, "dev"), pytest.raises(core.aws.AwsError, match="403"):
-        core.remote.invoke(core.aws.load().endpoint_name(MODEL, "prod"), b"0.5,0.1", "text/csv", "text/csv", None)
+    with acting_as(project, "dev"), pytest.raises(core.cloud.aws.AwsError, match="403"):
+        core.jobs.remote.invoke(
+            core.cloud.aws.load().endpoint_name(MODEL, "prod"), b"0.5,0.1", "text/csv", "text/csv", None
+        )
 
 
 def test_without_one_permission_the_same_deploy_is_denied(core, iam_emulator, project, bundle):
@@ -223,9 +237,9 @@ def test_without_one_permission_the_same_deploy_is_denied(core, iam_emulator, pr
     with acting_as(other, "publish"):
         upload(core, bundle)
     with acting_as(other, "dev"):
-        stack = core.aws.load().endpoint_name(MODEL, "dev")
+        stack = core.cloud.aws.load().endpoint_name(MODEL, "dev")
         with pytest.raises(
-            core.aws.AwsError, match=rf"change set for {stack} could not be created: AccessDenied"
+            core.cloud.aws.AwsError, match=rf"change set for {stack} could not be created: AccessDenied"
         ) as raised:
             deploy(core, bundle, "dev")
     assert "cloudformation:CreateChangeSet" in str(raised.value) and "\n" not in str(raised.value)
@@ -238,9 +252,9 @@ def test_a_403_for_a_missing_bundle_is_one_line_naming_the_key_and_permission(co
         return botocore.awsrequest.AWSResponse(request.url, 403, {}, _EmptyBody())
 
     with acting_as(project, "dev"), iam.handler("before-send.s3.HeadObject", forbidden):
-        with pytest.raises(core.aws.AwsError) as raised:
+        with pytest.raises(core.cloud.aws.AwsError) as raised:
             deploy(core, bundle, "dev")
-        key = core.aws.load().key(MODEL, "bundles", core.deploy.sha256(bundle)[:16], "model.tar.gz")
+        key = core.cloud.aws.load().key(MODEL, "bundles", core.cloud.deploy.sha256(bundle)[:16], "model.tar.gz")
     message = str(raised.value)
     assert key in message and "s3:ListBucket" in message and "\n" not in message
 

@@ -26,9 +26,9 @@ def declared() -> list[Requirement]:
 
 
 def test_the_lock_pins_every_declared_dependency_within_its_range(core):
-    pins = core.pins.locked(LOCK)
+    pins = core.basics.pins.locked(LOCK)
     for requirement in declared():
-        name = core.pins.canonical(requirement.name)
+        name = core.basics.pins.canonical(requirement.name)
         assert name in pins, f"{STALE} ({requirement.name} is not in it)"
         for pin in pins[name]:
             version = Version(pin.split(";")[0].removeprefix("=="))
@@ -49,7 +49,7 @@ def test_a_locked_requirement_is_pinned_exactly(core, tmp_path):
         "numpy==2.2.6 ; python_full_version < '3.11' \\\n    --hash=sha256:bb\n"
         "numpy==2.4.6 ; python_full_version >= '3.11' \\\n    --hash=sha256:cc\n"
     )
-    assert core.pins.pin(["pyyaml>=6", "Numpy[extra]>=1.24", "isal>=1.6"], lock) == [
+    assert core.basics.pins.pin(["pyyaml>=6", "Numpy[extra]>=1.24", "isal>=1.6"], lock) == [
         "pyyaml==6.0.2",
         "Numpy[extra]==2.2.6 ; python_full_version < '3.11'",
         "Numpy[extra]==2.4.6 ; python_full_version >= '3.11'",
@@ -61,25 +61,25 @@ def test_requirements_with_their_own_marker_or_url_are_kept(core, tmp_path):
     lock = tmp_path / "lock.txt"
     lock.write_text("pillow==11.0.0 \\\n    --hash=sha256:aa\n")
     kept = ["pillow>=10 ; sys_platform == 'linux'", "pillow @ https://example.invalid/pillow.whl"]
-    assert core.pins.pin(kept, lock) == kept
+    assert core.basics.pins.pin(kept, lock) == kept
 
 
 def test_local_builds_are_kept_as_written(core, tmp_path):
     """torch==2.13.0+cpu comes from PyTorch's own index: a serving container installing from PyPI has no such file."""
     lock = tmp_path / "lock.txt"
     lock.write_text("torch==2.13.0+cpu \\\n    --hash=sha256:aa\ntorchvision==0.28.0 \\\n    --hash=sha256:bb\n")
-    assert core.pins.pin(["torch>=2.3", "torchvision>=0.18"], lock) == ["torch>=2.3", "torchvision==0.28.0"]
+    assert core.basics.pins.pin(["torch>=2.3", "torchvision>=0.18"], lock) == ["torch>=2.3", "torchvision==0.28.0"]
 
 
 def test_without_a_lock_nothing_is_pinned(core, tmp_path):
-    assert core.pins.pin(["pyyaml>=6"], tmp_path / "missing.txt") == ["pyyaml>=6"]
+    assert core.basics.pins.pin(["pyyaml>=6"], tmp_path / "missing.txt") == ["pyyaml>=6"]
 
 
 @pytest.mark.parametrize("model", ["probe"])
 def test_a_bundles_requirements_come_from_the_lock(core, model):
-    pins = core.pins.locked(LOCK)
-    text = core.sources.requirements(model, "header")
-    for requirement in core.sources.CORE_REQUIREMENTS:
-        name = core.pins.canonical(Requirement(requirement).name)
+    pins = core.basics.pins.locked(LOCK)
+    text = core.bundling.sources.requirements(model, "header")
+    for requirement in core.bundling.sources.CORE_REQUIREMENTS:
+        name = core.basics.pins.canonical(Requirement(requirement).name)
         assert all(f"=={pin.removeprefix('==')}" in text for pin in pins[name]), text
     assert ">=" not in text, text

@@ -44,7 +44,7 @@ def strict_model(tmp_path, session_workdir, core, package, monkeypatch):
     models = importlib.import_module(f"{package}.models")
     monkeypatch.setattr(models, "__path__", [*models.__path__, str(folder)])
     monkeypatch.chdir(session_workdir)
-    core.registry.module("strict", "train").main(["trainer.progress=false"])
+    core.catalog.registry.module("strict", "train").main(["trainer.progress=false"])
     return "strict"
 
 
@@ -83,19 +83,19 @@ def test_one_artifact_goes_from_registration_to_dev_to_prod_and_rolls_back(
     assert promoted(cli, model, "--run", first_run.name)["arn"] == first["arn"]  # the same bundle: no new version
     bucket, key = first["bundle_uri"][len("s3://") :].split("/", 1)
     stored = boto3.client("s3", endpoint_url=aws_env).get_object(Bucket=bucket, Key=key)["Body"].read()
-    assert hashlib.sha256(stored).hexdigest() == first["sha256"] == core.deploy.sha256(first_run / "model.tar.gz")
+    assert hashlib.sha256(stored).hexdigest() == first["sha256"] == core.cloud.deploy.sha256(first_run / "model.tar.gz")
 
     at(project)
     assert "no approved version" in cli("deploy", model, "--stage", "prod").output
     dev = cli("deploy", model, "--stage", "dev")
     assert dev.exit_code == 0, dev.output
-    dev_stack = core.aws.load(aws_env).endpoint_name(model, "dev")
+    dev_stack = core.cloud.aws.load(aws_env).endpoint_name(model, "dev")
     assert stack_parameters(aws_env, dev_stack)["ModelPackageArn"] == first["arn"]
 
     assert cli("approve", model, "--version", 1).exit_code == 0
     prod = cli("deploy", model, "--stage", "prod")
     assert prod.exit_code == 0, prod.output
-    prod_stack = core.aws.load(aws_env).endpoint_name(model, "prod")
+    prod_stack = core.cloud.aws.load(aws_env).endpoint_name(model, "prod")
     prod_parameters = stack_parameters(aws_env, prod_stack)
     assert prod_parameters["ModelPackageArn"] == first["arn"]
     assert prod_parameters["ModelDataUrl"] == first["bundle_uri"]  # the very object dev was given
@@ -133,7 +133,7 @@ def test_one_artifact_goes_from_registration_to_dev_to_prod_and_rolls_back(
 
 def retrained(core, model, seed):
     """The id of a new run of `model` trained with another seed (other weights: another bundle)."""
-    result = core.registry.module(model, "train").main(["trainer.progress=false", f"trainer.seed={seed}"])
+    result = core.catalog.registry.module(model, "train").main(["trainer.progress=false", f"trainer.seed={seed}"])
     return result.paths.model_dir.name
 
 

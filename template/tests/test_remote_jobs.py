@@ -20,16 +20,18 @@ CPU_TRAINING = "pytorch-training:2.6-cpu-py312"
 
 def probe_config(core, *overrides: str):
     """The probe's config as `train probe OVERRIDES...` resolves it."""
-    return core.config.load(
-        core.registry.module(MODEL, "model").Config, core.registry.folder(MODEL) / "config.yaml", list(overrides)
+    return core.basics.config.load(
+        core.catalog.registry.module(MODEL, "model").Config,
+        core.catalog.registry.folder(MODEL) / "config.yaml",
+        list(overrides),
     )
 
 
 def launch(core, emulator_url: str, *overrides: str, hyperparameters=None) -> dict:
     """Create the probe's job with `overrides` on the emulator; returns its description."""
     run_config = probe_config(core, *overrides)
-    job = core.remote.launch_training(MODEL, run_config, hyperparameters or {}, emulator_url)
-    return core.remote.describe_training(job, emulator_url)
+    job = core.jobs.remote.launch_training(MODEL, run_config, hyperparameters or {}, emulator_url)
+    return core.jobs.remote.describe_training(job, emulator_url)
 
 
 def channels(described: dict) -> dict[str, str]:
@@ -39,7 +41,7 @@ def channels(described: dict) -> dict[str, str]:
 def keys(core, emulator_url: str, prefix: str = "") -> list[str]:
     """The keys under `prefix` in the project's bucket."""
     s3 = boto3.client("s3", endpoint_url=emulator_url)
-    listed = s3.list_objects_v2(Bucket=core.aws.load(emulator_url).bucket, Prefix=prefix)
+    listed = s3.list_objects_v2(Bucket=core.cloud.aws.load(emulator_url).bucket, Prefix=prefix)
     return [item["Key"] for item in listed.get("Contents", [])]
 
 
@@ -64,28 +66,28 @@ def jobs(aws_env, workdir, monkeypatch):
     ],
 )
 def test_training_images_come_from_the_sdk_gpu_ones_for_gpu_instances(core, instance_type, region, expected):
-    remote = core.config.RemoteConfig(instance_type=instance_type)
-    assert core.images.training_image(remote, region) == expected
+    remote = core.basics.config.RemoteConfig(instance_type=instance_type)
+    assert core.cloud.images.training_image(remote, region) == expected
 
 
 def test_inference_images_gpu_for_gpu_instances_cpu_for_serverless(core):
-    assert core.images.inference_image("ml.g5.xlarge", "us-east-1").endswith("pytorch-inference:2.6.0-gpu-py312")
-    assert core.images.inference_image("ml.c5.xlarge", "us-east-1").endswith("pytorch-inference:2.6.0-cpu-py312")
-    assert core.images.inference_image(None, "us-east-1").endswith("pytorch-inference:2.6.0-cpu-py312")
+    assert core.cloud.images.inference_image("ml.g5.xlarge", "us-east-1").endswith("pytorch-inference:2.6.0-gpu-py312")
+    assert core.cloud.images.inference_image("ml.c5.xlarge", "us-east-1").endswith("pytorch-inference:2.6.0-cpu-py312")
+    assert core.cloud.images.inference_image(None, "us-east-1").endswith("pytorch-inference:2.6.0-cpu-py312")
 
 
 def test_an_image_uri_is_used_as_is_and_needs_no_sdk(core, monkeypatch):
     mine = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1"
     monkeypatch.setitem(sys.modules, "sagemaker.core", None)  # as if sagemaker-core were not installed
-    assert core.images.training_image(core.config.RemoteConfig(image_uri=mine), "us-east-1") == mine
-    with pytest.raises(core.images.ImageError, match=r"pip install -e '\.\[sagemaker\]'") as raised:
-        core.images.training_image(core.config.RemoteConfig(), "us-east-1")
+    assert core.cloud.images.training_image(core.basics.config.RemoteConfig(image_uri=mine), "us-east-1") == mine
+    with pytest.raises(core.cloud.images.ImageError, match=r"pip install -e '\.\[sagemaker\]'") as raised:
+        core.cloud.images.training_image(core.basics.config.RemoteConfig(), "us-east-1")
     assert "\n" not in str(raised.value)
 
 
 def test_an_image_that_does_not_exist_is_a_clear_error(core):
-    with pytest.raises(core.images.ImageError, match=r"no AWS PyTorch 9\.9 py312 training image .*9\.9"):
-        core.images.training_image(core.config.RemoteConfig(framework_version="9.9"), "us-east-1")
+    with pytest.raises(core.cloud.images.ImageError, match=r"no AWS PyTorch 9\.9 py312 training image .*9\.9"):
+        core.cloud.images.training_image(core.basics.config.RemoteConfig(framework_version="9.9"), "us-east-1")
 
 
 # torch_distributed -----------------------------------------------------------------------------
@@ -96,21 +98,21 @@ def test_an_image_that_does_not_exist_is_a_clear_error(core):
     [("ml.m5.large", 1, False), ("ml.m5.large", 2, True), ("ml.g5.xlarge", 1, True), ("ml.p4d.24xlarge", 4, True)],
 )
 def test_several_instances_or_gpus_make_a_torch_distributed_job(core, instance_type, count, distributed):
-    remote = core.config.RemoteConfig(instance_type=instance_type, instance_count=count)
-    assert core.staging.torch_distributed(remote) is distributed
+    remote = core.basics.config.RemoteConfig(instance_type=instance_type, instance_count=count)
+    assert core.jobs.staging.torch_distributed(remote) is distributed
     expected = {"sagemaker_torch_distributed_enabled": True, "sagemaker_instance_type": instance_type}
-    assert core.staging.framework_parameters(remote) == (expected if distributed else {})
+    assert core.jobs.staging.framework_parameters(remote) == (expected if distributed else {})
 
 
 def test_torchrun_arguments_follow_the_hosts_environment(core):
     one = {"SM_HOSTS": '["algo-1"]', "SM_CURRENT_HOST": "algo-1", "SM_NUM_GPUS": "0"}
-    assert core.staging.torchrun_arguments(one) == ["--nnodes", "1", "--nproc_per_node", "1"]
+    assert core.jobs.staging.torchrun_arguments(one) == ["--nnodes", "1", "--nproc_per_node", "1"]
     second_of_two = {"SM_HOSTS": '["algo-1", "algo-2"]', "SM_CURRENT_HOST": "algo-2", "SM_NUM_GPUS": "8"}
-    assert core.staging.torchrun_arguments(second_of_two) == [
+    assert core.jobs.staging.torchrun_arguments(second_of_two) == [
         "--nnodes", "2", "--nproc_per_node", "8",
         "--master_addr", "algo-1", "--master_port", "7777", "--node_rank", "1",
     ]  # fmt: skip
-    local = core.staging.torchrun_arguments(second_of_two, master_port=29400, master_addr="127.0.0.1")
+    local = core.jobs.staging.torchrun_arguments(second_of_two, master_port=29400, master_addr="127.0.0.1")
     assert local[4:] == ["--master_addr", "127.0.0.1", "--master_port", "29400", "--node_rank", "1"]
 
 
@@ -146,7 +148,7 @@ def test_spot_jobs_wait_for_capacity_and_checkpoint_to_s3(core, jobs):
     assert described["EnableManagedSpotTraining"] is True
     assert described["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}
     checkpoints = described["CheckpointConfig"]
-    assert checkpoints["LocalPath"] == "/opt/ml/checkpoints"  # where core/environment.py checkpoints in a job
+    assert checkpoints["LocalPath"] == "/opt/ml/checkpoints"  # where core/trainer/environment.py checkpoints in a job
     assert checkpoints["S3Uri"].endswith(f"/{MODEL}/training/checkpoints/{described['TrainingJobName']}")
     waited = launch(core, jobs, "remote.spot=true", "remote.max_wait_seconds=5000", "remote.max_runtime_seconds=60")
     assert waited["StoppingCondition"] == {"MaxRuntimeInSeconds": 60, "MaxWaitTimeInSeconds": 5000}
@@ -154,7 +156,7 @@ def test_spot_jobs_wait_for_capacity_and_checkpoint_to_s3(core, jobs):
 
 @pytest.mark.slow
 def test_an_s3_channel_is_read_in_place_and_local_ones_are_uploaded(core, jobs):
-    config = core.aws.load(jobs)
+    config = core.cloud.aws.load(jobs)
     in_s3 = f"s3://{config.bucket}/datasets/probe/"
     boto3.client("s3", endpoint_url=jobs).upload_file(DATA, config.bucket, "datasets/probe/points.csv")
     overrides = [f"data.path={in_s3}", f"data.validation={DATA}", f"data.test={DATA}", "remote.input_mode=FastFile"]
@@ -183,27 +185,29 @@ def test_an_s3_channel_is_read_in_place_and_local_ones_are_uploaded(core, jobs):
     ],
 )
 def test_remote_settings_sagemaker_would_refuse_fail_before_anything_is_uploaded(core, jobs, override, message):
-    with pytest.raises(core.config.ConfigError, match=message):
+    with pytest.raises(core.basics.config.ConfigError, match=message):
         launch(core, jobs, *override)
     assert keys(core, jobs) == []
 
 
 def test_without_the_sdk_a_job_fails_before_anything_is_uploaded(core, jobs, monkeypatch):
     monkeypatch.setitem(sys.modules, "sagemaker.core", None)
-    with pytest.raises(core.images.ImageError, match="needs the SageMaker SDK"):
+    with pytest.raises(core.cloud.images.ImageError, match="needs the SageMaker SDK"):
         launch(core, jobs)
     assert keys(core, jobs) == []
 
 
 @pytest.mark.slow
 def test_deploy_serves_gpu_instances_with_the_gpu_inference_image(core, aws_env, trained_run, tmp_path):
-    bundle = core.bundle.build(MODEL, trained_run(MODEL), tmp_path / "model.tar.gz")
-    serving = core.config.DeployConfig(endpoint_type="realtime", instance_type="ml.g4dn.xlarge")  # in moto's list
-    done = core.deploy.deploy(MODEL, bundle, "dev", serving, aws_env, True, progress=lambda n: None)
+    bundle = core.bundling.bundle.build(MODEL, trained_run(MODEL), tmp_path / "model.tar.gz")
+    serving = core.basics.config.DeployConfig(
+        endpoint_type="realtime", instance_type="ml.g4dn.xlarge"
+    )  # in moto's list
+    done = core.cloud.deploy.deploy(MODEL, bundle, "dev", serving, aws_env, True, progress=lambda n: None)
     assert done.action == "DRY-RUN" and "Model" in {change[1] for change in done.changes}  # the template took it
     assert done.parameters["ImageUri"].endswith("pytorch-inference:2.6.0-gpu-py312")
-    serverless = core.config.DeployConfig(instance_type="ml.g4dn.xlarge")  # serverless: instance type unused
-    assert core.deploy.serving_image(serverless, "us-east-1").endswith("pytorch-inference:2.6.0-cpu-py312")
+    serverless = core.basics.config.DeployConfig(instance_type="ml.g4dn.xlarge")  # serverless: instance type unused
+    assert core.cloud.deploy.serving_image(serverless, "us-east-1").endswith("pytorch-inference:2.6.0-cpu-py312")
 
 
 # The local stand-in ----------------------------------------------------------------------------
@@ -229,12 +233,12 @@ if os.environ.get("RANK", "0") == "0" or os.environ.get("EVERY_RANK_SAVES"):
 @pytest.fixture
 def reporter(core, monkeypatch):
     """Local jobs run REPORTER instead of the model's entry point."""
-    monkeypatch.setattr(core.staging, "entry_point", lambda model: REPORTER)
+    monkeypatch.setattr(core.jobs.staging, "entry_point", lambda model: REPORTER)
 
 
 def test_a_local_job_lays_out_every_channel_on_every_host(core, workdir, reporter):
     overrides = [f"data.validation={DATA}", "data.test=data/samples/probe", "remote.instance_type=ml.c5.xlarge"]
-    run_dir = core.staging.run_local_job(MODEL, probe_config(core, *overrides), {"trainer.max_epochs": "2"})
+    run_dir = core.jobs.staging.run_local_job(MODEL, probe_config(core, *overrides), {"trainer.max_epochs": "2"})
     seen = json.loads((run_dir / "algo-1.json").read_text())
     assert seen["files"] == ["test/points.csv", "train/points.csv", "validation/points.csv"]
     env = seen["env"]
@@ -251,13 +255,13 @@ def test_a_local_job_lays_out_every_channel_on_every_host(core, workdir, reporte
 
 
 def test_a_local_job_refuses_data_in_s3(core, workdir):
-    with pytest.raises(core.staging.JobError, match=r"in S3: train \(s3://bucket/data/\)"):
-        core.staging.run_local_job(MODEL, probe_config(core, "data.path=s3://bucket/data/"), {})
+    with pytest.raises(core.jobs.staging.JobError, match=r"in S3: train \(s3://bucket/data/\)"):
+        core.jobs.staging.run_local_job(MODEL, probe_config(core, "data.path=s3://bucket/data/"), {})
 
 
 @pytest.mark.slow
 def test_a_two_host_local_job_runs_torchrun_on_each_host_as_sagemaker_would(core, workdir, reporter):
-    run_dir = core.staging.run_local_job(MODEL, probe_config(core, "remote.instance_count=2"), {})
+    run_dir = core.jobs.staging.run_local_job(MODEL, probe_config(core, "remote.instance_count=2"), {})
     for number, host in enumerate(("algo-1", "algo-2")):
         seen = json.loads((run_dir / f"{host}.json").read_text())
         env = seen["env"]
@@ -271,15 +275,17 @@ def test_a_two_host_local_job_runs_torchrun_on_each_host_as_sagemaker_would(core
 @pytest.mark.slow
 def test_hosts_that_save_the_same_file_are_an_error(core, workdir, reporter, monkeypatch):
     monkeypatch.setenv("EVERY_RANK_SAVES", "1")
-    with pytest.raises(core.staging.JobError, match=r"algo-1 and algo-2 both wrote model\.pt: only rank 0 should save"):
-        core.staging.run_local_job(MODEL, probe_config(core, "remote.instance_count=2"), {})
+    with pytest.raises(
+        core.jobs.staging.JobError, match=r"algo-1 and algo-2 both wrote model\.pt: only rank 0 should save"
+    ):
+        core.jobs.staging.run_local_job(MODEL, probe_config(core, "remote.instance_count=2"), {})
 
 
 @pytest.mark.slow
 def test_a_two_host_torch_distributed_job_trains_the_probe_and_only_rank_0_saves(core, git_workdir, capfd):
     overrides = ["remote.instance_count=2", "trainer.max_epochs=3", "trainer.progress=false"]
     hyperparameters = dict(item.split("=", 1) for item in overrides)
-    run_dir = core.staging.run_local_job(MODEL, probe_config(core, *overrides), hyperparameters)
+    run_dir = core.jobs.staging.run_local_job(MODEL, probe_config(core, *overrides), hyperparameters)
     printed = capfd.readouterr().out
     assert "rank 0/2" in printed and "rank 1/2" in printed  # one process on each host, one group
     [found] = sorted(p.parent for p in (git_workdir / "runs" / MODEL).glob("*/model.pt"))

@@ -87,7 +87,7 @@ def start_server(core, package, unpacked_bundle, start_endpoint):
 def served(core, start_server):
     """(url, model_dir) of the bundle with the flaky entry point, ready."""
     url, model_dir = start_server(FLAKY_ENTRY_POINT)
-    core.client.wait_until_ready(url)
+    core.inference.client.wait_until_ready(url)
     return url, model_dir
 
 
@@ -97,7 +97,7 @@ def endpoint(served):
 
 
 def test_ping_is_healthy_once_loaded(core, endpoint):
-    assert core.client.ping(endpoint) == 200
+    assert core.inference.client.ping(endpoint) == 200
 
 
 @pytest.mark.parametrize(
@@ -124,7 +124,7 @@ def test_ping_is_healthy_once_loaded(core, endpoint):
     ],
 )
 def test_every_request_type_the_model_takes_gets_predictions(core, endpoint, body, content_type):
-    answer = core.client.invoke(endpoint, body, content_type)
+    answer = core.inference.client.invoke(endpoint, body, content_type)
     assert answer.status == 200, answer.body
     assert answer.content_type.startswith("application/json")
     assert [p["label"] for p in answer.json()["predictions"]] == ["above", "below"]
@@ -141,7 +141,7 @@ def test_every_request_type_the_model_takes_gets_predictions(core, endpoint, bod
     ],
 )
 def test_answers_come_in_the_accepted_media_type(core, endpoint, accept, media_type):
-    answer = core.client.invoke(endpoint, json.dumps([ABOVE, BELOW]), "application/json", accept)
+    answer = core.inference.client.invoke(endpoint, json.dumps([ABOVE, BELOW]), "application/json", accept)
     assert answer.status == 200, answer.body
     assert answer.content_type.startswith(media_type)
     if media_type == "text/csv":
@@ -170,26 +170,26 @@ def test_answers_come_in_the_accepted_media_type(core, endpoint, accept, media_t
     ],
 )
 def test_bad_requests_get_clear_json_errors(core, endpoint, body, content_type, accept, status, message):
-    answer = core.client.invoke(endpoint, body, content_type, accept)
+    answer = core.inference.client.invoke(endpoint, body, content_type, accept)
     assert answer.status == status
     assert message in answer.json()["error"]
-    assert core.client.invoke(endpoint, "0.5,0.1", "text/csv").status == 200  # still serving
+    assert core.inference.client.invoke(endpoint, "0.5,0.1", "text/csv").status == 200  # still serving
 
 
 def test_oversized_payload_is_refused(core, endpoint):
-    answer = core.client.invoke(endpoint, "0.5,0.1\n" * 900_000, "text/csv")
+    answer = core.inference.client.invoke(endpoint, "0.5,0.1\n" * 900_000, "text/csv")
     assert answer.status == 413
 
 
 def test_ping_answers_while_a_long_request_runs(core, served):
     url, model_dir = served
     with ThreadPoolExecutor(max_workers=1) as pool:
-        slow = pool.submit(core.client.invoke, url, "9,9", "text/csv")
+        slow = pool.submit(core.inference.client.invoke, url, "9,9", "text/csv")
         deadline = time.monotonic() + 60
         while not (model_dir / "started").exists() and time.monotonic() < deadline:
             time.sleep(0.02)  # until the handler runs
         assert (model_dir / "started").exists()
-        assert core.client.ping(url) == 200
+        assert core.inference.client.ping(url) == 200
         assert not slow.done()  # the ping was answered while the request was still in the handler
         (model_dir / "go").touch()
         assert slow.result(timeout=60).status == 200
@@ -198,25 +198,25 @@ def test_ping_answers_while_a_long_request_runs(core, served):
 def test_ping_is_unavailable_until_the_model_is_loaded(core, start_server):
     url, model_dir = start_server(SLOW_ENTRY_POINT)
     deadline = time.monotonic() + 60
-    while core.client.ping(url) is None and time.monotonic() < deadline:  # until the server listens
+    while core.inference.client.ping(url) is None and time.monotonic() < deadline:  # until the server listens
         time.sleep(0.05)
-    assert core.client.ping(url) == 503
-    assert core.client.invoke(url, "0.5,0.1", "text/csv").status == 503
+    assert core.inference.client.ping(url) == 503
+    assert core.inference.client.invoke(url, "0.5,0.1", "text/csv").status == 503
     (model_dir / "go").touch()
-    core.client.wait_until_ready(url)
-    assert core.client.invoke(url, "0.5,0.1", "text/csv").status == 200
+    core.inference.client.wait_until_ready(url)
+    assert core.inference.client.invoke(url, "0.5,0.1", "text/csv").status == 200
 
 
 def test_custom_attributes_reach_the_handlers(core, endpoint):
     headers = {"X-Amzn-SageMaker-Custom-Attributes": "trace=abc,tenant=7"}
-    answer = core.client.invoke(endpoint, "0.5,0.1", "text/csv", headers=headers)
+    answer = core.inference.client.invoke(endpoint, "0.5,0.1", "text/csv", headers=headers)
     assert answer.status == 200 and answer.json()["attributes"] == "trace=abc,tenant=7"
     too_long = {"X-Amzn-SageMaker-Custom-Attributes": "x" * 1025}
-    assert core.client.invoke(endpoint, "0.5,0.1", "text/csv", headers=too_long).status == 400
+    assert core.inference.client.invoke(endpoint, "0.5,0.1", "text/csv", headers=too_long).status == 400
 
 
 def test_any_accept_gets_json(core, endpoint):
-    answer = core.client.invoke(endpoint, "0.5,0.1", "text/csv", accept="*/*")
+    answer = core.inference.client.invoke(endpoint, "0.5,0.1", "text/csv", accept="*/*")
     assert answer.status == 200 and answer.content_type.startswith("application/json")
 
 
@@ -226,7 +226,7 @@ def test_endpoint_answers_2000_requests_from_16_clients(core, endpoint):
 
     def ask(case):
         label, row = case
-        answer = core.client.invoke(endpoint, json.dumps([row]))
+        answer = core.inference.client.invoke(endpoint, json.dumps([row]))
         return answer.status == 200 and answer.json()["predictions"][0]["label"] == label
 
     with ThreadPoolExecutor(max_workers=16) as clients:
@@ -237,7 +237,7 @@ def test_endpoint_answers_2000_requests_from_16_clients(core, endpoint):
 @pytest.fixture(scope="module")
 def serve_command(core, package, trained_run, tmp_path_factory):
     """`serve_command(port)`: the command line of `<package> serve --bundle` of a probe bundle, and its env."""
-    bundle = core.bundle.build(PROBE, trained_run(PROBE), tmp_path_factory.mktemp("signals") / "model.tar.gz")
+    bundle = core.bundling.bundle.build(PROBE, trained_run(PROBE), tmp_path_factory.mktemp("signals") / "model.tar.gz")
     source = Path(importlib.import_module(package).__file__).parents[1]
     command = [sys.executable, "-m", package, "serve", "--bundle", str(bundle), "--port"]
     return lambda port, scratch: ([*command, str(port)], {**os.environ, "PYTHONPATH": str(source), "TMPDIR": scratch})
@@ -251,12 +251,12 @@ def servers_in(folder: Path) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_a_signal_stops_serve_with_its_server_port_and_folder(core, serve_command, tmp_path, signum):
-    port = core.client.free_port()
+    port = core.inference.client.free_port()
     command, env = serve_command(port, str(tmp_path))
     serve = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
-    core.client.wait_until_ready(f"http://127.0.0.1:{port}", serve)
+    core.inference.client.wait_until_ready(f"http://127.0.0.1:{port}", serve)
     assert servers_in(tmp_path)  # the server, serving from the temporary folder
     if signum == signal.SIGINT:
         os.killpg(serve.pid, signum)  # Ctrl-C: a terminal signals its foreground process group
@@ -267,19 +267,19 @@ def test_a_signal_stops_serve_with_its_server_port_and_folder(core, serve_comman
     assert "Traceback" not in err, err
     assert servers_in(tmp_path) == []
     assert list(tmp_path.iterdir()) == []
-    core.local_endpoint.check_port("127.0.0.1", port)  # free again
+    core.hosting.local_endpoint.check_port("127.0.0.1", port)  # free again
 
 
 @pytest.mark.slow
 def test_a_server_whose_serve_is_killed_outright_stops_by_itself(core, serve_command, tmp_path):
-    port = core.client.free_port()
+    port = core.inference.client.free_port()
     command, env = serve_command(port, str(tmp_path))
     serve = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    core.client.wait_until_ready(f"http://127.0.0.1:{port}", serve)
+    core.inference.client.wait_until_ready(f"http://127.0.0.1:{port}", serve)
     serve.kill()  # no cleanup can run: the server notices its parent is gone
     serve.wait()
     deadline = time.monotonic() + 30
     while servers_in(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert servers_in(tmp_path) == []
-    core.local_endpoint.check_port("127.0.0.1", port)
+    core.hosting.local_endpoint.check_port("127.0.0.1", port)

@@ -34,8 +34,8 @@ def write_shards(folder: Path, sizes: list[int], parquet_every: int = 2) -> int:
 
 
 def stream(core, folder, batch_size=8, **options):
-    files = core.tables.shard_files(folder)
-    return core.streaming.ShardStream(files, ["id", "x"], "label", batch_size, ["fizz", "other"], **options)
+    files = core.loading.tables.shard_files(folder)
+    return core.loading.streaming.ShardStream(files, ["id", "x"], "label", batch_size, ["fizz", "other"], **options)
 
 
 def ids(batches) -> list[int]:
@@ -43,7 +43,7 @@ def ids(batches) -> list[int]:
 
 
 def test_a_stream_yields_whole_batches_of_every_row_in_order(core, tmp_path, monkeypatch):
-    monkeypatch.setattr(core.tables, "CSV_BLOCK_BYTES", 1024)  # several blocks a shard
+    monkeypatch.setattr(core.loading.tables, "CSV_BLOCK_BYTES", 1024)  # several blocks a shard
     total = write_shards(tmp_path, [100, 45, 130])
     batches = list(stream(core, tmp_path))
     assert ids(batches) == list(range(total))
@@ -59,7 +59,7 @@ def test_two_ranks_of_two_workers_read_every_row_exactly_once_each_epoch(core, t
     seen, firsts = [], []
     for rank in range(2):
         shards = stream(core, tmp_path, rank=rank, world_size=2, shuffle=True, seed=3)
-        loader = core.data.make_loader(shards, None, num_workers=2)
+        loader = core.loading.data.make_loader(shards, None, num_workers=2)
         epochs = [list(loader) for _ in range(2)]
         assert len(epochs[0]) == len(epochs[1]) == 2 * 13  # 2 workers x 100 rows in batches of 8
         seen.append([ids(batches) for batches in epochs])
@@ -87,19 +87,23 @@ def test_the_shuffle_is_seeded_per_epoch(core, tmp_path):
 
 def test_fewer_shards_than_readers_is_a_clear_error(core, tmp_path):
     write_shards(tmp_path, [10, 10, 10])
-    with pytest.raises(core.data.DataError, match=r"3 shard\(s\) cannot feed 2 rank\(s\) x 2 DataLoader worker"):
-        core.streaming.readers(3, world_size=2, workers=2)
-    with pytest.raises(core.data.DataError, match=r"3 shard\(s\) cannot feed 4 rank\(s\) x 1 DataLoader worker"):
+    with pytest.raises(
+        core.loading.data.DataError, match=r"3 shard\(s\) cannot feed 2 rank\(s\) x 2 DataLoader worker"
+    ):
+        core.loading.streaming.readers(3, world_size=2, workers=2)
+    with pytest.raises(
+        core.loading.data.DataError, match=r"3 shard\(s\) cannot feed 4 rank\(s\) x 1 DataLoader worker"
+    ):
         list(stream(core, tmp_path, world_size=4))  # checked in workers too (their errors stall torch's shutdown)
-    settings = core.config.DataConfig(path=str(tmp_path), target="label", num_workers=3)
-    with pytest.raises(core.data.DataError, match=r"2 shard\(s\) cannot feed 1 rank\(s\) x 3"):
-        core.streaming.loaders(settings, seed=0)  # before starting any worker
+    settings = core.basics.config.DataConfig(path=str(tmp_path), target="label", num_workers=3)
+    with pytest.raises(core.loading.data.DataError, match=r"2 shard\(s\) cannot feed 1 rank\(s\) x 3"):
+        core.loading.streaming.loaders(settings, seed=0)  # before starting any worker
 
 
 def test_numeric_targets_without_classes(core, tmp_path):
     write_shards(tmp_path, [20])
-    files = core.tables.shard_files(tmp_path)
-    features, targets = next(iter(core.streaming.ShardStream(files, ["x"], "id", 4)))
+    files = core.loading.tables.shard_files(tmp_path)
+    features, targets = next(iter(core.loading.streaming.ShardStream(files, ["x"], "id", 4)))
     assert targets.dtype == torch.float32 and targets.tolist() == [0, 1, 2, 3] and features.shape == (4, 1)
 
 
@@ -111,17 +115,19 @@ def test_head_gives_the_first_rows_for_statistics(core, tmp_path):
 
 def test_loaders_hold_out_the_last_shards_or_read_the_validation_source(core, tmp_path):
     write_shards(tmp_path / "train", [16, 16, 16, 16])
-    settings = core.config.DataConfig(path=str(tmp_path / "train"), target="label", batch_size=8, val_fraction=0.25)
-    train, val = core.streaming.loaders(settings, seed=0)
+    settings = core.basics.config.DataConfig(
+        path=str(tmp_path / "train"), target="label", batch_size=8, val_fraction=0.25
+    )
+    train, val = core.loading.streaming.loaders(settings, seed=0)
     assert (settings.features, settings.classes) == (["id", "x"], ["fizz", "other"])
     assert sorted(ids(train)) == list(range(48)) and ids(val) == list(range(48, 64))
     write_shards(tmp_path / "val", [3])
     settings.validation = str(tmp_path / "val")
-    train, val = core.streaming.loaders(settings, seed=0)
+    train, val = core.loading.streaming.loaders(settings, seed=0)
     assert len(ids(train)) == 64 and ids(val) == [0, 1, 2]
     settings.path, settings.validation = str(tmp_path / "val"), None
-    with pytest.raises(core.data.DataError, match=r"streaming needs data\.validation, or two shards or more"):
-        core.streaming.loaders(settings, seed=0)
+    with pytest.raises(core.loading.data.DataError, match=r"streaming needs data\.validation, or two shards or more"):
+        core.loading.streaming.loaders(settings, seed=0)
 
 
 MEMORY_PROBE = """

@@ -28,7 +28,7 @@ def properties(text: str) -> dict[str, str]:
 
 def test_config_is_the_toolkits_with_loopback_addresses_and_ports_of_its_own(core, monkeypatch):
     monkeypatch.setenv("SAGEMAKER_MODEL_SERVER_TIMEOUT", "77")
-    config = properties(core.torchserve.config("127.0.0.1", 18123))
+    config = properties(core.hosting.torchserve.config("127.0.0.1", 18123))
     assert config["inference_address"] == "http://127.0.0.1:18123"
     assert config["default_response_timeout"] == "77"
     assert config["default_service_handler"] == "sagemaker_pytorch_serving_container.handler_service:handle"
@@ -45,18 +45,18 @@ def test_the_servers_environment_has_the_bundles_code_and_no_address_overrides(c
     settings = {"TS_INFERENCE_ADDRESS": "http://0.0.0.0:8080", "TS_CONFIG_FILE": "/etc/x", "TS_GRPC_PORT": "7"}
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    env = core.torchserve.environment(tmp_path / "model", tmp_path / "scratch", tmp_path / "sockets")
+    env = core.hosting.torchserve.environment(tmp_path / "model", tmp_path / "scratch", tmp_path / "sockets")
     assert not [name for name in env if name.startswith("TS_")]
-    assert core.torchserve.ignored_settings() == sorted(settings)
+    assert core.hosting.torchserve.ignored_settings() == sorted(settings)
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(tmp_path / "model" / "code")
     assert env["TMPDIR"] == env["TEMP"] == str(tmp_path / "sockets")
 
 
 def test_worker_sockets_go_where_their_paths_fit(core, tmp_path):
     """A Unix socket's path has at most 107 bytes: a deep scratch folder gets its sockets in /tmp."""
-    assert core.torchserve.socket_folder(tmp_path / "s") == tmp_path / "s" / "sockets"
+    assert core.hosting.torchserve.socket_folder(tmp_path / "s") == tmp_path / "s" / "sockets"
     deep = tmp_path.joinpath(*["deep-folder"] * 8)
-    sockets = core.torchserve.socket_folder(deep)
+    sockets = core.hosting.torchserve.socket_folder(deep)
     try:
         assert sockets.parent == Path("/tmp") and len(str(sockets / ".ts.sock.65535")) <= 107
     finally:
@@ -64,20 +64,20 @@ def test_worker_sockets_go_where_their_paths_fit(core, tmp_path):
 
 
 def test_a_missing_part_is_named_in_one_line_with_how_to_install_it(core, monkeypatch, tmp_path):
-    monkeypatch.setattr(core.torchserve, "HANDLER_SERVICE", "no_such_toolkit.handler_service")
-    with pytest.raises(core.errors.ProjectError, match=r"needs SageMaker's handler service: pip install"):
-        core.torchserve.check_installed()
+    monkeypatch.setattr(core.hosting.torchserve, "HANDLER_SERVICE", "no_such_toolkit.handler_service")
+    with pytest.raises(core.basics.errors.ProjectError, match=r"needs SageMaker's handler service: pip install"):
+        core.hosting.torchserve.check_installed()
     monkeypatch.undo()
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
-    with pytest.raises(core.errors.ProjectError, match=r"needs Java 17\+, found none: apt install"):
-        core.torchserve.check_installed()
+    with pytest.raises(core.basics.errors.ProjectError, match=r"needs Java 17\+, found none: apt install"):
+        core.hosting.torchserve.check_installed()
     old_java = tmp_path / "old" / "bin" / "java"
     old_java.parent.mkdir(parents=True)
     old_java.write_text("#!/bin/sh\necho 'openjdk version \"1.8.0_392\"' >&2\n")
     old_java.chmod(0o755)
     monkeypatch.setenv("JAVA_HOME", str(old_java.parents[1]))
-    with pytest.raises(core.errors.ProjectError, match=r"found Java 8"):
-        core.torchserve.check_installed()
+    with pytest.raises(core.basics.errors.ProjectError, match=r"found Java 8"):
+        core.hosting.torchserve.check_installed()
 
 
 def test_pins_this_environment_lacks_are_listed(core, tmp_path):
@@ -92,7 +92,7 @@ def test_pins_this_environment_lacks_are_listed(core, tmp_path):
         "pyyaml==0.0.2; python_version < '3'",
     ]
     (tmp_path / "code" / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    unmet = core.torchserve.unmet_requirements(tmp_path)
+    unmet = core.hosting.torchserve.unmet_requirements(tmp_path)
     assert unmet == [
         f"pyyaml==0.0.1 (this environment has {yaml.__version__})",
         "no-such-package-here==1.0 (this environment has none)",
@@ -101,7 +101,7 @@ def test_pins_this_environment_lacks_are_listed(core, tmp_path):
 
 @pytest.fixture(scope="module")
 def probe_bundle(core, trained_run, tmp_path_factory) -> Path:
-    return core.bundle.build(PROBE, trained_run(PROBE), tmp_path_factory.mktemp("probe") / "model.tar.gz")
+    return core.bundling.bundle.build(PROBE, trained_run(PROBE), tmp_path_factory.mktemp("probe") / "model.tar.gz")
 
 
 def serve(package: str, source: Path, bundle: Path, port: int, folder: Path) -> tuple[subprocess.Popen, Path]:
@@ -124,7 +124,7 @@ def wait_for(out: Path, text: str, process: subprocess.Popen, timeout: float = 1
 
 def group_of(cli: subprocess.Popen) -> int:
     """The process group TorchServe runs in: its supervisor's, a child of `cli`."""
-    [supervisor] = [p for p in psutil.Process(cli.pid).children() if "core.supervisor" in " ".join(p.cmdline())]
+    [supervisor] = [p for p in psutil.Process(cli.pid).children() if "core.hosting.supervisor" in " ".join(p.cmdline())]
     return supervisor.pid
 
 
@@ -144,10 +144,10 @@ def members(group: int) -> list[psutil.Process]:
 def test_two_projects_serve_at_once_and_sigterm_leaves_nothing_behind(core, package, probe_bundle, tmp_path):
     """Two projects' `serve --engine torchserve` side by side: each answers; SIGTERM stops one whole
     (no process of its group, its port free, its temporary folder empty) and the other goes on."""
-    source = Path(core.torchserve.__file__).resolve().parents[2]
+    source = Path(core.hosting.torchserve.__file__).resolve().parents[2]
     other = tmp_path / "other-project" / "src"
     shutil.copytree(source / package, other / package, ignore=shutil.ignore_patterns("__pycache__"))
-    ports = [core.client.free_port(), core.client.free_port()]
+    ports = [core.inference.client.free_port(), core.inference.client.free_port()]
     short_folders = set(Path("/tmp").glob("torchserve-*"))  # where sockets go when a path is too long
     servers = [
         serve(package, src, probe_bundle, port, tmp_path / name)
@@ -158,15 +158,15 @@ def test_two_projects_serve_at_once_and_sigterm_leaves_nothing_behind(core, pack
             wait_for(out, "(Ctrl-C stops)", process)
         groups = [group_of(process) for process, _ in servers]
         for port in ports:
-            assert core.client.invoke(f"http://127.0.0.1:{port}", *GOOD).status == 200
+            assert core.inference.client.invoke(f"http://127.0.0.1:{port}", *GOOD).status == 200
         (first, out), _ = servers
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=60) == 0 and "stopped" in out.read_text()
         assert "Exception" not in out.read_text()
         assert members(groups[0]) == []
-        core.local_endpoint.check_port("127.0.0.1", ports[0])  # free again
+        core.hosting.local_endpoint.check_port("127.0.0.1", ports[0])  # free again
         assert list((tmp_path / "first" / "tmp").iterdir()) == []
-        assert core.client.invoke(f"http://127.0.0.1:{ports[1]}", *GOOD).status == 200
+        assert core.inference.client.invoke(f"http://127.0.0.1:{ports[1]}", *GOOD).status == 200
     finally:
         for process, _ in servers:
             if process.poll() is None:
@@ -203,8 +203,8 @@ def test_a_model_that_cannot_load_fails_serve_in_one_line_with_its_error(core, p
     broken = "def model_fn(model_dir):\n    raise RuntimeError('the weights are corrupt')\n\n\n"
     broken += "def transform_fn(model, data, content_type, accept):\n    return data\n"
     (model_dir / "code" / "inference.py").write_text(broken)
-    source = Path(core.torchserve.__file__).resolve().parents[2]
-    process, out = serve(package, source, model_dir, core.client.free_port(), tmp_path)
+    source = Path(core.hosting.torchserve.__file__).resolve().parents[2]
+    process, out = serve(package, source, model_dir, core.inference.client.free_port(), tmp_path)
     try:
         assert process.wait(timeout=120) == 2
     finally:

@@ -23,7 +23,7 @@ def data(batch_size=16, shuffle=False):
 
 
 def settings(core, epochs=5, lr=0.1, optimizer="SGD", **sections):
-    cfg = core.config.RunConfig()
+    cfg = core.basics.config.RunConfig()
     cfg.trainer.max_epochs, cfg.trainer.progress, cfg.trainer.checkpoint_every = epochs, False, 1
     cfg.optimizer.name, cfg.optimizer.lr = optimizer, lr
     for dotted, value in sections.items():
@@ -38,9 +38,9 @@ def network(dropout=0.0):
 
 
 def fit(core, folder, cfg, loaders=None, model=None, **kwargs):
-    paths = core.environment.RunPaths(folder, folder, folder / "checkpoints")
+    paths = core.trainer.environment.RunPaths(folder, folder, folder / "checkpoints")
     model = model or network()
-    result = core.training.fit(model, nn.CrossEntropyLoss(), *(loaders or data()), cfg, paths, "test", **kwargs)
+    result = core.trainer.training.fit(model, nn.CrossEntropyLoss(), *(loaders or data()), cfg, paths, "test", **kwargs)
     return model, result
 
 
@@ -60,7 +60,9 @@ def test_16_mixed_precision_scales_gradients(core, tmp_path):
 
 
 def test_unknown_precision_is_refused_before_training(core, tmp_path):
-    with pytest.raises(core.config.ConfigError, match=r"trainer.precision: '8' is not allowed; expected one of 32"):
+    with pytest.raises(
+        core.basics.config.ConfigError, match=r"trainer.precision: '8' is not allowed; expected one of 32"
+    ):
         fit(core, tmp_path, settings(core, trainer__precision="8"))
     assert not (tmp_path / "model.pt").exists()
 
@@ -92,9 +94,15 @@ def test_gradient_norm_is_clipped(core, tmp_path):
 )
 def test_scheduler_steps_per_epoch_or_per_step(core, tmp_path, scheduler, expected_lr):
     cfg = settings(core, epochs=3, lr=0.1)
-    cfg.scheduler = core.config.SchedulerConfig(**scheduler)
+    cfg.scheduler = core.basics.config.SchedulerConfig(**scheduler)
     if scheduler["name"] == "ReduceLROnPlateau":
-        fit(core, tmp_path, cfg, goal=core.contract.Goal("val_constant", "max"), metrics={"constant": lambda o, t: 1.0})
+        fit(
+            core,
+            tmp_path,
+            cfg,
+            goal=core.catalog.contract.Goal("val_constant", "max"),
+            metrics={"constant": lambda o, t: 1.0},
+        )
     else:
         fit(core, tmp_path, cfg)
     assert last_checkpoint(tmp_path)["optimizer"]["param_groups"][0]["lr"] == pytest.approx(expected_lr)
@@ -103,7 +111,7 @@ def test_scheduler_steps_per_epoch_or_per_step(core, tmp_path, scheduler, expect
 def test_unknown_scheduler_is_a_clear_error(core, tmp_path):
     cfg = settings(core)
     cfg.scheduler.name = "CosineAnnealingLRR"
-    with pytest.raises(core.training.ProjectError, match=r"not a scheduler in torch\.optim\.lr_scheduler"):
+    with pytest.raises(core.trainer.training.ProjectError, match=r"not a scheduler in torch\.optim\.lr_scheduler"):
         fit(core, tmp_path, cfg)
 
 
@@ -111,12 +119,12 @@ def test_early_stopping_stops_when_the_goal_stops_improving(core, tmp_path):
     cfg = settings(core, epochs=20, lr=0.0, trainer__early_stopping_patience=2)  # lr 0: nothing improves
     _, result = fit(core, tmp_path, cfg)
     assert (result.epochs, result.stopped_early, result.metrics["epoch"]) == (3, True, 1)
-    assert [entry["step"] for entry in core.tracking.read_history(tmp_path)] == [1, 2, 3]
+    assert [entry["step"] for entry in core.trainer.tracking.read_history(tmp_path)] == [1, 2, 3]
 
 
 def test_the_best_epochs_weights_are_the_runs_model(core, tmp_path):
     scores = iter([0.2, 0.9, 0.5, 0.1])  # the goal metric peaks after epoch 2
-    goal, metrics = core.contract.Goal("val_score", "max"), {"score": lambda o, t: next(scores)}
+    goal, metrics = core.catalog.contract.Goal("val_score", "max"), {"score": lambda o, t: next(scores)}
     _, result = fit(core, tmp_path / "run", settings(core, epochs=4), goal=goal, metrics=metrics)
     rising = iter([0.1, 0.2])
     after_two, _ = fit(
@@ -151,12 +159,12 @@ def test_a_step_hook_trains_on_dict_batches(core, tmp_path):
 
 def test_batches_of_any_nesting_move_to_the_device(core):
     batch = {"a": (torch.ones(1), [torch.zeros(2)]), "b": "text"}
-    moved = core.devices.move(batch, torch.device("meta"))
+    moved = core.trainer.devices.move(batch, torch.device("meta"))
     assert moved["a"][0].device.type == moved["a"][1][0].device.type == "meta" and moved["b"] == "text"
-    assert core.devices.choose("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert core.trainer.devices.choose("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(core.devices.DeviceError, match="no CUDA device"):
-            core.devices.choose("cuda")
+        with pytest.raises(core.trainer.devices.DeviceError, match="no CUDA device"):
+            core.trainer.devices.choose("cuda")
 
 
 KILLED_RUN = """
@@ -177,15 +185,15 @@ def loss(outputs, targets):
 import torch.nn as nn
 nn_loss = nn.CrossEntropyLoss()
 cfg = settings(core, epochs=6)
-paths = core.environment.RunPaths(Path({folder!r}), Path({folder!r}), Path({folder!r}) / "checkpoints")
-core.training.fit(network(dropout=0.3), loss, *data(shuffle=True), cfg, paths, "test")
+paths = core.trainer.environment.RunPaths(Path({folder!r}), Path({folder!r}), Path({folder!r}) / "checkpoints")
+core.trainer.training.fit(network(dropout=0.3), loss, *data(shuffle=True), cfg, paths, "test")
 """
 
 
 @pytest.mark.slow
 def test_a_killed_run_resumes_to_the_uninterrupted_result(core, package, tmp_path):
     """Killed after epoch 3 (SIGKILL, no clean-up), resumed: the same weights as a run never stopped."""
-    src, tests = str(core.training.__file__).rsplit(f"/{package}/", 1)[0], os.path.dirname(__file__)
+    src, tests = str(core.trainer.training.__file__).rsplit(f"/{package}/", 1)[0], os.path.dirname(__file__)
     modules = ["config", "contract", "environment", "training", "tracking"]
     script = KILLED_RUN.format(src=src, tests=tests, package=package, modules=modules, folder=str(tmp_path / "run"))
     killed = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True)
@@ -195,4 +203,4 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(core, package, tmp_pat
     whole, _ = fit(core, tmp_path / "whole", settings(core, epochs=6), data(shuffle=True), network(dropout=0.3))
     pairs = zip(resumed.state_dict().values(), whole.state_dict().values(), strict=True)
     assert all(torch.equal(a, b) for a, b in pairs)
-    assert [entry["step"] for entry in core.tracking.read_history(tmp_path / "run")] == [1, 2, 3, 4, 5, 6]
+    assert [entry["step"] for entry in core.trainer.tracking.read_history(tmp_path / "run")] == [1, 2, 3, 4, 5, 6]

@@ -21,22 +21,24 @@ def finished_runs(folder: Path, model: str) -> list[Path]:
 
 def run_config(core, model: str, *overrides: str):
     """`model`'s config as `train MODEL OVERRIDES...` resolves it (data paths: relative to the working folder)."""
-    return core.config.load(
-        core.registry.module(model, "model").Config, core.registry.folder(model) / "config.yaml", overrides
+    return core.basics.config.load(
+        core.catalog.registry.module(model, "model").Config,
+        core.catalog.registry.folder(model) / "config.yaml",
+        overrides,
     )
 
 
 def test_staged_source_dir_holds_entry_point_package_and_requirements(core, model, package, tmp_path):
-    staged = core.staging.stage(model, tmp_path / "source")
+    staged = core.jobs.staging.stage(model, tmp_path / "source")
     names = {p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
     assert {
         "train.py",
         "requirements.txt",
-        f"{package}/core/training.py",
+        f"{package}/core/trainer/training.py",
         f"{package}/models/{model}/train.py",
     } <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith("cli.py")]
-    others = set(core.registry.names()) - {model}
+    others = set(core.catalog.registry.names()) - {model}
     assert not [n for n in names if any(f"/models/{other}/" in n for other in others)]
     requirements = (staged / "requirements.txt").read_text().splitlines()
     omegaconf = [r for r in requirements if r.startswith("omegaconf")]
@@ -46,15 +48,15 @@ def test_staged_source_dir_holds_entry_point_package_and_requirements(core, mode
 
 def test_staging_refuses_a_folder_with_files(core, model, tmp_path):
     (tmp_path / "mine.txt").write_text("keep me")
-    with pytest.raises(core.staging.JobError, match="not empty"):
-        core.staging.stage(model, tmp_path)
+    with pytest.raises(core.jobs.staging.JobError, match="not empty"):
+        core.jobs.staging.stage(model, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
 
 
 @pytest.mark.slow
 def test_staged_entry_point_runs_as_a_training_job(core, model, workdir):
     """`python train.py --<hp> <value>` with the SM_* environment, as SageMaker's toolkit runs it."""
-    staged = core.staging.stage(model, workdir / "job" / "code")
+    staged = core.jobs.staging.stage(model, workdir / "job" / "code")
     channel = workdir / "job" / "input" / "data" / "train"
     shutil.copytree(workdir / "data" / "samples" / "probe", channel)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -77,10 +79,12 @@ def test_staged_entry_point_runs_as_a_training_job(core, model, workdir):
 
 def test_job_hyperparameters_override_arguments_which_override_config_yaml(core, model, workdir, monkeypatch):
     monkeypatch.setenv("SM_HPS", json.dumps({"trainer.max_epochs": 2}))
-    train = core.registry.module(model, "train")
+    train = core.catalog.registry.module(model, "train")
     result = train.main(["trainer.max_epochs=7", "trainer.seed=5", "trainer.progress=false"])
-    saved = core.config.load(core.registry.module(model, "model").Config, result.paths.model_dir / "config.yaml")
-    defaults = core.config.load(core.registry.module(model, "model").Config, train.CONFIG_FILE)
+    saved = core.basics.config.load(
+        core.catalog.registry.module(model, "model").Config, result.paths.model_dir / "config.yaml"
+    )
+    defaults = core.basics.config.load(core.catalog.registry.module(model, "model").Config, train.CONFIG_FILE)
     assert (saved.trainer.max_epochs, saved.trainer.seed) == (2, 5)
     assert saved.optimizer == defaults.optimizer  # untouched keys keep config.yaml's values
 
@@ -88,7 +92,7 @@ def test_job_hyperparameters_override_arguments_which_override_config_yaml(core,
 @pytest.mark.slow
 def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_commit):
     workdir = git_workdir
-    run_dir = core.staging.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "3"})
+    run_dir = core.jobs.staging.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "3"})
     assert [workdir / run_dir] == finished_runs(workdir, model)
     provenance = json.loads((run_dir / "run.json").read_text())  # the job has no checkout, yet knows its commit
     assert (provenance["git_commit"], provenance["git_dirty"]) == (head_commit, False)
@@ -99,13 +103,13 @@ def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_
 
 @pytest.mark.slow
 def test_failed_local_job_is_a_clear_error(core, model, workdir):
-    with pytest.raises(core.staging.JobError, match="failed with exit code"):
-        core.staging.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "many"})
+    with pytest.raises(core.jobs.staging.JobError, match="failed with exit code"):
+        core.jobs.staging.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "many"})
 
 
 @pytest.mark.slow
 def test_torchrun_trains_on_two_processes_and_only_rank_0_saves(core, model, package, workdir, tmp_path_factory):
-    staged = core.staging.stage(model, tmp_path_factory.mktemp("source"))  # the package as a job receives it
+    staged = core.jobs.staging.stage(model, tmp_path_factory.mktemp("source"))  # the package as a job receives it
     env = {**os.environ, "PYTHONPATH": str(staged)}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m"]
     command += [f"{package}.models.{model}.train", "trainer.max_epochs=3", "trainer.checkpoint_every=1"]
@@ -130,7 +134,7 @@ def test_remote_jobs_inherit_provenance_and_tracker_settings_but_no_credentials(
 ):
     monkeypatch.setenv("WANDB_PROJECT", "team-project")
     monkeypatch.setenv("WANDB_API_KEY", "secret")
-    environment = core.tracking.job_environment()
+    environment = core.trainer.tracking.job_environment()
     assert (environment["PROJECT_GIT_COMMIT"], environment["PROJECT_GIT_DIRTY"]) == (head_commit, "false")
     assert environment["WANDB_PROJECT"] == "team-project"
     assert environment["MLFLOW_TRACKING_URI"].startswith("sqlite:")

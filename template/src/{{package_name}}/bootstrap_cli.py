@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from .cli_errors import EndpointUrlOpt, err, user_errors
 from .cli_options import print_stack_change
-from .core import bootstrap as bootstrapping
+from .core.cloud import bootstrap as bootstrapping
 
 out = Console(soft_wrap=True)
 COLORS = {"FAILED": "red", "IN_PROGRESS": "yellow", "COMPLETE": "green"}

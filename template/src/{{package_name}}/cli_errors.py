@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .core.errors import Interrupted, ProjectError, one_line, sigterm_as_interrupt
+from .core.basics.errors import Interrupted, ProjectError, one_line, sigterm_as_interrupt
 
 err = Console(stderr=True, soft_wrap=True)
 EndpointUrlOpt = Annotated[

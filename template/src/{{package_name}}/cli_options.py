@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .core import config, contract, registry, runs
-from .core.errors import ProjectError
+from .core.basics import config
+from .core.basics.errors import ProjectError
+from .core.catalog import contract, registry, runs
 
 ModelArg = Annotated[str, typer.Argument(help="Model name (see the `models` command).", show_default=False)]
 RunOpt = Annotated[str | None, typer.Option("--run", help="Run id under runs/<model>/ (default: the latest).")]

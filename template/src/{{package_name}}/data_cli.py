@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 
 from .cli_errors import EndpointUrlOpt, user_errors
-from .core import datasets, fingerprint
-from .core.errors import ProjectError
+from .core.basics import fingerprint
+from .core.basics.errors import ProjectError
+from .core.jobs import datasets
 
 app = typer.Typer(help=__doc__, no_args_is_help=True)
 out = Console(soft_wrap=True)

@@ -15,9 +15,13 @@ from rich.table import Table
 
 from .cli_errors import EndpointUrlOpt, err, user_errors
 from .cli_options import BestOpt, GoalOpt, ModelArg, RunOpt, model_config, pick_run, print_stack_change
-from .core import aws, codecs, packages, project, promotion, registry, remote
-from .core import deploy as deploying
-from .core.errors import ProjectError
+from .core.basics import project
+from .core.basics.errors import ProjectError
+from .core.catalog import registry
+from .core.cloud import aws, packages, promotion
+from .core.cloud import deploy as deploying
+from .core.inference import codecs
+from .core.jobs import remote
 
 # The project's stages, for the options' defaults and help (a models repository's package is bound by now).
 STAGES = project.settings().STAGES

@@ -18,14 +18,14 @@ MODEL = Path(__file__).parent.name
 
 @pytest.fixture(scope="module")
 def declared(core):
-    return core.contract.of(MODEL)
+    return core.catalog.contract.of(MODEL)
 
 
 def assert_answers(core, declared, examples, answers):
     """Every example got one prediction; where the task knows how, most match the expected answer."""
     predictions = [json.loads(answer)["predictions"] for answer in answers]
     assert all(len(p) == 1 for p in predictions), predictions
-    agrees = core.tasks.get(declared.task).agrees
+    agrees = core.basics.tasks.get(declared.task).agrees
     if agrees:
         right = sum(agrees(p[0], e.expected) for p, e in zip(predictions, examples, strict=True))
         assert right >= 0.8 * len(examples), (predictions, [e.expected for e in examples])
@@ -50,7 +50,7 @@ def test_handlers_answer_the_examples(core, package, declared, trained_run, exam
 
 
 def test_bundle_served_over_http_answers_the_examples(core, declared, served_model, examples):
-    answers = [core.client.invoke(served_model(MODEL), e.body, e.content_type) for e in examples(MODEL)]
+    answers = [core.inference.client.invoke(served_model(MODEL), e.body, e.content_type) for e in examples(MODEL)]
     assert all(a.status == 200 for a in answers), [a.body for a in answers]
     assert_answers(core, declared, examples(MODEL), [a.body for a in answers])
 
@@ -63,7 +63,7 @@ def test_sagemaker_toolkit_answers_the_examples_like_the_local_server(
     assert [a["status"] for a in answers] == [200] * len(requests), answers
     toolkit = assert_answers(core, declared, examples(MODEL), [a["body"] for a in answers])
     local = [
-        core.client.invoke(served_model(MODEL), e.body, e.content_type).json()["predictions"][0]
+        core.inference.client.invoke(served_model(MODEL), e.body, e.content_type).json()["predictions"][0]
         for e in examples(MODEL)
     ]
     assert [declared.show(p) for p in toolkit] == [declared.show(p) for p in local]
@@ -95,9 +95,11 @@ def test_production_stack_answers_every_request_as_the_local_server_does(
     requests += [('{"instances": [[1.5, 2.5]]}', "application/json", "application/json")]
     requests += [("[]", "application/json", "*/*"), ("{broken", "application/json", "application/json")]
     for body, content_type, accept in requests:
-        ours = core.client.invoke(served_model(MODEL), body, content_type, accept)
-        production = core.client.invoke(served_by_torchserve(MODEL), body, content_type, accept)
+        ours = core.inference.client.invoke(served_model(MODEL), body, content_type, accept)
+        production = core.inference.client.invoke(served_by_torchserve(MODEL), body, content_type, accept)
         assert (production.status, production.body) == (ours.status, ours.body), (content_type, accept)
         assert production.content_type.split(";")[0] == ours.content_type.split(";")[0]
-    answers = [core.client.invoke(served_by_torchserve(MODEL), e.body, e.content_type) for e in examples(MODEL)]
+    answers = [
+        core.inference.client.invoke(served_by_torchserve(MODEL), e.body, e.content_type) for e in examples(MODEL)
+    ]
     assert [a.status for a in answers] == [200] * len(answers), [a.body[:200] for a in answers]

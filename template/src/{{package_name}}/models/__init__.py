@@ -1,1 +1,1 @@
-"""One sub-package per model, each rendered from the model template (see `core.registry`)."""
+"""One sub-package per model, each rendered from the model template (see `core.catalog.registry`)."""

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ...core import codecs, config, contract, data, runs
+from ...core.basics import config
+from ...core.catalog import contract, runs
+from ...core.inference import codecs
+from ...core.loading import data
 from . import model
 
 

@@ -1,13 +1,13 @@
 """SageMaker inference handlers: the serving container calls these four by name.
 
 Requests are decoded, and answers encoded, in the media types this model's contract declares
-(`contract.py`; core/codecs.py holds the codecs). The network reads the instances it needs
+(`contract.py`; core/inference/codecs.py holds the codecs). The network reads the instances it needs
 from the decoded request, so the same handlers serve every kind of model.
 """
 
 from __future__ import annotations
 
-from ...core import codecs
+from ...core.inference import codecs
 from . import model
 from .contract import CONTRACT
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from torch import nn
 
-from ...core import config, data, distributed, environment, training
+from ...core.basics import config
+from ...core.loading import data
+from ...core.trainer import distributed, environment, training
 from . import model
 
 NAME = __package__.rsplit(".", 1)[-1]

@@ -10,7 +10,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ...core import codecs, config, devices, instances, runs
+from ...core.basics import config
+from ...core.catalog import runs
+from ...core.inference import codecs, instances
+from ...core.trainer import devices
 
 SUFFIXES = (".png", ".jpg", ".jpeg")  # image files training reads
 MODES = {1: "L", 3: "RGB"}  # Pillow mode for each number of channels

@@ -19,7 +19,10 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
-from ...core import codecs, config, data, distributed, environment, training
+from ...core.basics import config
+from ...core.inference import codecs
+from ...core.loading import data
+from ...core.trainer import distributed, environment, training
 from . import model
 
 NAME = __package__.rsplit(".", 1)[-1]

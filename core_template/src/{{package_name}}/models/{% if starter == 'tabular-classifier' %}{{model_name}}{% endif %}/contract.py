@@ -1,11 +1,14 @@
-"""This model's contract: what core reads about it (see core/contract.py)."""
+"""This model's contract: what core reads about it (see core/catalog/contract.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ...core import codecs, config, contract, data, runs
+from ...core.basics import config
+from ...core.catalog import contract, runs
+from ...core.inference import codecs
+from ...core.loading import data
 from . import model
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core import codecs, config, devices, instances, runs
+from ...core.basics import config
+from ...core.catalog import runs
+from ...core.inference import codecs, instances
+from ...core.trainer import devices
 
 
 @dataclass

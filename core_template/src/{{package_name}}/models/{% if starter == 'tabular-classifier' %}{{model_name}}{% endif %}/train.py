@@ -7,7 +7,7 @@
 In a SageMaker job the data comes from the `train` channel, hyperparameters become config
 overrides, and the model is saved to SM_MODEL_DIR; locally a run folder under runs/ is used.
 With `data.streaming=true` the shards are read as a stream instead of loaded (data larger than
-memory; see core/streaming.py for the validation data), and the feature standardisation comes
+memory; see core/loading/streaming.py for the validation data), and the feature standardisation comes
 from the first STANDARDIZATION_ROWS rows of the training shards.
 """
 
@@ -20,7 +20,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ...core import config, data, distributed, environment, streaming, training
+from ...core.basics import config
+from ...core.loading import data, streaming
+from ...core.trainer import distributed, environment, training
 from . import model
 
 NAME = __package__.rsplit(".", 1)[-1]

@@ -16,7 +16,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import TensorDataset
 
-from ...core import codecs, config, data, distributed, environment, instances, tasks, training
+from ...core.basics import config, tasks
+from ...core.inference import codecs, instances
+from ...core.loading import data
+from ...core.trainer import distributed, environment, training
 from . import model
 
 NAME = __package__.rsplit(".", 1)[-1]

@@ -1,4 +1,4 @@
-"""This model's contract: what core reads about it (see core/contract.py)."""
+"""This model's contract: what core reads about it (see core/catalog/contract.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import json
 import textwrap
 from pathlib import Path
 
-from ...core import codecs, config, contract, data, runs
+from ...core.basics import config
+from ...core.catalog import contract, runs
+from ...core.inference import codecs
+from ...core.loading import data
 from . import model
 
 

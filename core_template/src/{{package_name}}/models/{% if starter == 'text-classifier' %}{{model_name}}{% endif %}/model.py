@@ -12,7 +12,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core import codecs, config, devices, instances, runs
+from ...core.basics import config
+from ...core.catalog import runs
+from ...core.inference import codecs, instances
+from ...core.trainer import devices
 
 VOCAB = "vocab.json"  # the tokenizer, written beside the weights and shipped with them
 WORDS = r"[a-z0-9]+(?:'[a-z]+)?"  # a word of a lower-cased text: letters and digits, "don't" as one

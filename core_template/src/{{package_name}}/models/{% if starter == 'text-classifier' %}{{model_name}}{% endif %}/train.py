@@ -17,7 +17,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core import config, data, distributed, environment, training
+from ...core.basics import config
+from ...core.loading import data
+from ...core.trainer import distributed, environment, training
 from . import model
 from .contract import CONTRACT
 

@@ -1,0 +1,1 @@
+"""Data in memory and larger than memory: tables, samples, splits, batches and streams."""
