@@ -57,7 +57,7 @@ CASES = [
     ("no-entry-point", "no-entry-point", [], {}, "missing ['code/inference.py']"),
     ("expands-too-far", [member("weights.bin", content=bytes(20 << 20))], [], {"MIN_EXPANDED_CAP": 1 << 20}, "expand"),
     ("too-many-members", [member(f"code/m{i}.py") for i in range(20)], [], {"MAX_MEMBERS": 10}, "more than the 10"),
-    ("unknown-engine", "good", ["--engine", "docker"], {}, "--engine must be one of builtin, torchserve, not 'docker'"),
+    ("unknown-engine", "good", ["--engine", "docker"], {}, "'docker' is not one of 'builtin', 'torchserve'"),
     ("torchserve-without-java", "good", ["--engine", "torchserve"], {"$JAVA_HOME": "/no/java"}, "needs Java 17+"),
 ]
 

@@ -43,7 +43,8 @@ def test_a_model_without_a_contract_is_taken_for_a_tabular_classifier(core, mode
     [
         ("CONTRACT = 42\n", "must define CONTRACT"),
         (
-            "from ...core.catalog import contract\nCONTRACT = contract.Contract('free', contract.Goal('f1', 'up'), list)\n",
+            "from ...core.catalog import contract\n"
+            "CONTRACT = contract.Contract('free', contract.Goal('f1', 'up'), list)\n",
             "'min' or 'max'",
         ),
         (

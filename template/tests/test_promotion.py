@@ -141,7 +141,7 @@ def retrained(core, model, seed):
     ("args", "message"),
     [
         (["deploy", "probe", "--stage", "dev"], "has no registered version yet: run `promote`"),
-        (["deploy", "probe", "--stage", "qa"], "unknown stage 'qa'"),
+        (["deploy", "probe", "--stage", "qa"], "'qa' is not one of 'dev', 'prod'"),
         (["approve", "probe", "--version", "3"], "has no version 3"),
         (["models", "history", "nope"], "unknown model 'nope'"),
         (["promote", "nope"], "unknown model 'nope'"),

@@ -254,3 +254,9 @@ def _progress(files: dict[str, bytes | Path], enabled: bool) -> Iterator:
     with Progress(*columns, disable=not enabled) as bar:
         task = bar.add_task("bundle", total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def build_run(model: str, run_dir: Path, out: Path | None = None, compression: str = "gzip") -> Path:
+    """`build` with a progress bar, into `out` or, by default, the run folder's `model.tar.gz` (or `model/`)."""
+    default = run_dir / ("model" if compression == "none" else "model.tar.gz")
+    return build(model, run_dir, out or default, compression, progress=True)

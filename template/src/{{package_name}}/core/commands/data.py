@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .cli_errors import EndpointUrlOpt, user_errors
-from .core.basics import fingerprint
-from .core.basics.errors import ProjectError
-from .core.jobs import datasets
+from ..basics import fingerprint
+from ..basics.errors import ProjectError
+from ..jobs import datasets
+from . import printing
+from .console import user_errors
+from .options import EndpointUrlOpt
 
 app = typer.Typer(help=__doc__, no_args_is_help=True)
 out = Console(soft_wrap=True)
@@ -69,7 +71,8 @@ def show_fingerprint(
     if manifest:
         same = manifest.get("fingerprint") == found.value
         verdict = "matches" if same else "[red]differs from[/red]"
-        out.print(f"{verdict} {fingerprint.MANIFEST} (built {manifest.get('built_at')}, commit {_commit(manifest)})")
+        built = f"built {manifest.get('built_at')}, commit {printing.commit(manifest)}"
+        out.print(f"{verdict} {fingerprint.MANIFEST} ({built})")
 
 
 def _print_built(built: datasets.Built) -> None:
@@ -79,8 +82,3 @@ def _print_built(built: datasets.Built) -> None:
         f"\nfingerprint {manifest['short']}  ({manifest['fingerprint']})",
         highlight=False,
     )
-
-
-def _commit(manifest: dict) -> str:
-    commit = manifest.get("git_commit")
-    return f"{commit[:7]}{'+dirty' if manifest.get('git_dirty') else ''}" if commit else "-"

@@ -8,9 +8,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .cli_errors import EndpointUrlOpt, err, user_errors
-from .cli_options import print_stack_change
-from .core.cloud import bootstrap as bootstrapping
+from ..cloud import bootstrap as bootstrapping
+from . import printing
+from .console import err, user_errors
+from .options import EndpointUrlOpt
 
 out = Console(soft_wrap=True)
 COLORS = {"FAILED": "red", "IN_PROGRESS": "yellow", "COMPLETE": "green"}
@@ -55,7 +56,7 @@ def _print_event(event: dict) -> None:
 
 def _print_result(done: bootstrapping.Bootstrapped) -> None:
     title = f"stack {done.stack} (account {done.account}, {done.region})"
-    print_stack_change(out, done.stack, title, done.parameters, done.changes, done.action)
+    printing.stack_change(out, done.stack, title, done.parameters, done.changes, done.action)
     if done.written is None:
         return
     state = "written" if done.file_changed else "unchanged"

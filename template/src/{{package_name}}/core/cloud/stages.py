@@ -1,0 +1,62 @@
+"""Registered versions on stages: approving one, deploying one to a stage, and which version each stage serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..basics import project
+from ..catalog import registry, selection
+from . import aws, packages
+from . import deploy as deploying
+
+
+@dataclass(frozen=True)
+class History:
+    group: str  # the model package group
+    versions: list[packages.Version]  # oldest first
+    live: dict[str, list[str]]  # version ARN -> the stages serving it
+
+
+def registered(model: str, endpoint_url: str | None) -> tuple[object, str, list[packages.Version]]:
+    """A SageMaker client, MODEL's package group and its registered versions."""
+    registry.folder(model)
+    config = aws.load(endpoint_url)
+    sagemaker, group = aws.client(config, "sagemaker"), config.group_name(model)
+    return sagemaker, group, packages.versions(sagemaker, group)
+
+
+def approve(model: str, version: int, note: str, endpoint_url: str | None) -> packages.Version:
+    """Approve registered version `version` of MODEL (prod deploys the newest approved one)."""
+    sagemaker, group, found = registered(model, endpoint_url)
+    return packages.approve(sagemaker, packages.choose(found, group, version, approved_only=False), note)
+
+
+def deploy(
+    model: str, stage: str, version: int | None, rollback: bool, dry_run: bool, endpoint_url: str | None
+) -> tuple[packages.Version, deploying.Deployment]:
+    """Put a registered version of MODEL live on `stage` (default: the newest; on the last stage, the newest
+    approved), never older than what the stage serves unless `rollback`."""
+    _, group, found = registered(model, endpoint_url)
+    chosen = packages.choose(found, group, version, approved_only=stage == project.settings().STAGES[-1])
+    live = deploying.live_parameters(aws.load(endpoint_url), model, stage).get("ModelPackageArn", "")
+    packages.check_forward(chosen, live, stage, rollback)
+    deploy_config = selection.model_config(model).deploy
+    return chosen, deploying.deploy_version(model, chosen, stage, deploy_config, endpoint_url, dry_run)
+
+
+def history(model: str, endpoint_url: str | None) -> History:
+    """MODEL's registered versions, and the stages each one is live on."""
+    registry.folder(model)
+    config = aws.load(endpoint_url)
+    group = config.group_name(model)
+    found = packages.versions(aws.client(config, "sagemaker"), group)
+    live = {stage: deploying.live_parameters(config, model, stage) for stage in project.settings().STAGES}
+    on = {version.arn: [stage for stage, found_on in live.items() if serves(found_on, version)] for version in found}
+    return History(group, found, on)
+
+
+def serves(parameters: dict[str, str], version: packages.Version) -> bool:
+    """Whether a stage's stack parameters serve `version`."""
+    if parameters.get("ModelPackageArn"):
+        return parameters["ModelPackageArn"] == version.arn
+    return bool(parameters) and parameters.get("ModelDataUrl") == version.bundle_uri
