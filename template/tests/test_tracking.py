@@ -45,7 +45,8 @@ def test_a_non_finite_metric_is_recorded_as_null_in_valid_json(core, tmp_path):
 
 
 def test_an_unknown_backend_is_a_clear_error(core, tmp_path):
-    with pytest.raises(core.trainer.tracking.TrackingError, match=r"no core/tensorboard_tracking\.py"):
+    expected = r"unknown tracking backend .tensorboard. in settings\.TRACKING: choose none, mlflow, wandb"
+    with pytest.raises(core.trainer.tracking.TrackingError, match=expected):
         core.trainer.tracking.Tracker("m", tmp_path / "run", backend="tensorboard")
 
 

@@ -3,9 +3,11 @@
 Whatever the backend, every run writes its per-epoch metrics to `history.jsonl` and its
 provenance (git commit, dirty flag, the tracker's run id, and the fingerprints of the data it
 trained on: core/basics/fingerprint.py) to `run.json` in its folder.
-`settings.TRACKING` names one more backend, a module `core/trainer/<name>_tracking.py` with a
-`start(experiment, run_name, provenance)` function returning a `Backend` (or None when the
-backend should stay off, e.g. in a SageMaker job with no tracking server configured).
+`settings.TRACKING` is the one place a backend is chosen: "none", or one of BACKENDS, each a module
+`core/trainer/<name>_tracking.py` with a `start(experiment, run_name, provenance)` function returning
+a `Backend` (or None when the backend should stay off, e.g. in a SageMaker job with no tracking
+server configured). Every backend's module ships; only the chosen one is imported, and its client
+package is a dependency of the project (the `tracking` answer when it was generated).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..basics.errors import ProjectError
 from ..catalog.runs import PROVENANCE, json_text
 
 HISTORY = "history.jsonl"
+BACKENDS = ("mlflow", "wandb")
 # A SageMaker job has no git checkout: it gets the launching commit in these.
 COMMIT_VARIABLE, DIRTY_VARIABLE = "PROJECT_GIT_COMMIT", "PROJECT_GIT_DIRTY"
 # Tracker settings a job inherits from the machine that launches it (never credentials: a job's
@@ -119,10 +122,16 @@ def start_backend(name: str, experiment: str, run_name: str, provenance: dict) -
     """The backend called `name` ("none" for none), started for one run."""
     if name == "none":
         return None
+    if name not in BACKENDS:
+        raise TrackingError(
+            f"unknown tracking backend '{name}' in settings.TRACKING: choose none, {', '.join(BACKENDS)}"
+        )
     try:
         module = importlib.import_module(f"{__package__}.{name}_tracking")
     except ModuleNotFoundError as error:
-        raise TrackingError(f"unknown tracking backend '{name}': there is no core/{name}_tracking.py") from error
+        raise TrackingError(
+            f"tracking with {name} needs the '{error.name}' package: install it or choose another"
+        ) from error
     try:
         return module.start(experiment, run_name, provenance)
     except Exception as error:

@@ -15,30 +15,26 @@ from __future__ import annotations
 import math
 import random
 import shutil
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from ..basics import config, tasks
 from ..basics.errors import ProjectError
 from ..basics.tasks import Metric
 from ..catalog import checkpoints, contract, registry, runs
-from . import devices, distributed, tracking
+from . import distributed, tracking
 from .environment import RunPaths
-from .optimization import Schedule, make_optimizer
+from .loop import Loop, Step
+from .optimization import make_optimizer
 from .stopping import GoalWatch
 
 __all__ = ["Step", "TrainingError", "TrainingResult", "default_step", "fit", "make_optimizer", "seed_everything"]
 
-# Turns a batch into the model's outputs and the targets they are scored against.
-Step = Callable[[nn.Module, object], tuple[torch.Tensor, torch.Tensor]]
 NEUTRAL_GOAL = contract.Goal("val_loss", "min")  # for networks that are not one of the project's models
 
 
@@ -104,22 +100,10 @@ def fit(
         tracking.Tracker(experiment, paths.output_dir, enabled=main) as tracker,
         _progress(trainer.progress and main) as bar,
     ):
-        if main:
-            config.save(run_config, paths.model_dir / runs.CONFIG)
-        if distributed.world_size() > 1:
-            print(f"rank {distributed.rank()}/{distributed.world_size()} on {loop.device}", flush=True)
-        tracker.log_params(config.to_dict(run_config))
-        tracker.log_data(config.channel_sources(run_config.data))
+        _start(run_config, paths, tracker, loop, main)
         task = bar.add_task(experiment, total=trainer.max_epochs, completed=first_epoch, scores="")
         for epoch in range(first_epoch + 1, first_epoch if watch.should_stop else trainer.max_epochs + 1):
-            if isinstance(train_loader.sampler, DistributedSampler):
-                train_loader.sampler.set_epoch(epoch)
-            scores = {"train_loss": _finite("training", distributed.mean(loop.train_epoch(train_loader)), epoch)}
-            scores.update(loop.evaluate(val_loader, metrics))
-            _finite("validation", scores["val_loss"], epoch)
-            loop.schedule.after_epoch(_goal_value(scores, goal))
-            if watch.update(scores[goal.metric], epoch, scores) and main:
-                checkpoints.save(paths.checkpoint_dir / checkpoints.BEST, {"model": model.state_dict()})
+            scores = _epoch(loop, watch, epoch, (train_loader, val_loader), metrics, paths, main)
             tracker.log_metrics(scores, step=epoch)
             bar.update(task, advance=1, scores=_format(scores))
             last = epoch == trainer.max_epochs or watch.should_stop
@@ -129,115 +113,43 @@ def fit(
                 break
         best = {**watch.best_scores, "epoch": watch.best_epoch}
         if main:
-            model.load_state_dict(checkpoints.load(paths.checkpoint_dir / checkpoints.BEST, loop.device)["model"])
-            save_results(model, best, paths)
-            tracker.log_best(best, step=epoch)
-            tracker.log_model([paths.model_dir / name for name in dict.fromkeys([*runs.SERVED, *artifacts])])
+            _finish(loop, best, paths, tracker, artifacts, epoch)
     distributed.barrier()
     return TrainingResult(paths, best, epoch, watch.should_stop)
 
 
-class Loop:
-    """One run's moving parts: the network on its device, optimizer, schedule, precision, step."""
+def _start(run_config: config.RunConfig, paths: RunPaths, tracker: tracking.Tracker, loop: Loop, main: bool) -> None:
+    """Save the run's config (rank 0), say which rank trains where, and track the params and data."""
+    if main:
+        config.save(run_config, paths.model_dir / runs.CONFIG)
+    if distributed.world_size() > 1:
+        print(f"rank {distributed.rank()}/{distributed.world_size()} on {loop.device}", flush=True)
+    tracker.log_params(config.to_dict(run_config))
+    tracker.log_data(config.channel_sources(run_config.data))
 
-    def __init__(self, model: nn.Module, loss_fn: Callable, step: Step, run_config: config.RunConfig, goal):
-        trainer = run_config.trainer
-        self.device = devices.choose(trainer.device)
-        self.model = model.to(self.device)
-        self.loss_fn = loss_fn.to(self.device) if isinstance(loss_fn, nn.Module) else loss_fn
-        self.network = self._distributed(self.model)
-        self.step = step
-        self.optimizer = make_optimizer(self.model.parameters(), run_config.optimizer)
-        self.schedule = Schedule(self.optimizer, run_config.scheduler, goal.direction)
-        self.precision = trainer.precision
-        self.scaler = devices.grad_scaler(self.device, trainer.precision)
-        self.accumulate = trainer.accumulate_grad_batches
-        self.clip_norm = trainer.gradient_clip_norm
 
-    def train_epoch(self, loader: DataLoader) -> float:
-        """One pass over `loader`, an optimizer step every `accumulate` batches; the mean loss."""
-        self.network.train()
-        self.optimizer.zero_grad(set_to_none=True)
-        total, rows, size = torch.zeros((), device=self.device), 0, _length(loader)
-        for index, batch in enumerate(loader):
-            start = index - index % self.accumulate
-            end = start + self.accumulate if size is None else min(start + self.accumulate, size)
-            with self._sync(index + 1 == end):
-                with devices.autocast(self.device, self.precision):
-                    outputs, targets = self.step(self.network, devices.move(batch, self.device))
-                    loss = self.loss_fn(outputs, targets)
-                self.scaler.scale(loss / (end - start)).backward()
-            if index + 1 == end:
-                self._optimizer_step()
-            total += loss.detach().float() * len(targets)
-            rows += len(targets)
-        if size is None and rows and (index + 1) % self.accumulate:
-            self._optimizer_step()  # the last, partial group of a stream of unknown length
-        return total.item() / max(rows, 1)
+def _epoch(
+    loop: Loop, watch: GoalWatch, epoch: int, loaders: tuple, metrics: Mapping[str, Metric], paths: RunPaths, main: bool
+) -> dict[str, float]:
+    """Train one epoch, evaluate, step the schedule and the goal watch; keep the best weights. Its scores."""
+    train_loader, val_loader = loaders
+    if isinstance(train_loader.sampler, DistributedSampler):
+        train_loader.sampler.set_epoch(epoch)
+    scores = {"train_loss": _finite("training", distributed.mean(loop.train_epoch(train_loader)), epoch)}
+    scores.update(loop.evaluate(val_loader, metrics))
+    _finite("validation", scores["val_loss"], epoch)
+    loop.schedule.after_epoch(_goal_value(scores, loop.goal))
+    if watch.update(scores[loop.goal.metric], epoch, scores) and main:
+        checkpoints.save(paths.checkpoint_dir / checkpoints.BEST, {"model": loop.model.state_dict()})
+    return scores
 
-    @torch.no_grad()
-    def evaluate(self, loader: DataLoader, metrics: Mapping[str, Metric]) -> dict[str, float]:
-        """Validation loss and metrics over all of `loader`."""
-        self.model.eval()
-        outputs, targets, total = [], [], 0.0
-        for batch in loader:
-            with devices.autocast(self.device, self.precision):
-                output, target = self.step(self.model, devices.move(batch, self.device))
-            total += self.loss_fn(output.float(), target).item() * len(target)
-            outputs.append(output.float().cpu())
-            targets.append(target.cpu())
-        output, target = torch.cat(outputs), torch.cat(targets)
-        scores = {"val_loss": total / max(len(target), 1)}
-        scores.update({f"val_{name}": metric(output, target) for name, metric in metrics.items()})
-        return scores
 
-    def state_dict(self, epoch: int, watch: GoalWatch) -> dict:
-        """Everything needed to go on after `epoch` exactly as an uninterrupted run would."""
-        return {
-            "epoch": epoch,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.schedule.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "watch": watch.state_dict(),
-            "random": checkpoints.random_state(),
-        }
-
-    def resume(self, path: Path, watch: GoalWatch) -> int:
-        """Load the checkpoint at `path` if there is one; the epoch it was taken after (else 0)."""
-        state = checkpoints.load(path, self.device)
-        if state is None:
-            return 0
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state.get("scheduler", {}))
-        if state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        if "watch" in state:
-            watch.load_state_dict(state["watch"])
-        if "random" in state:
-            checkpoints.restore_random_state(state["random"])
-        return int(state["epoch"])
-
-    def _optimizer_step(self) -> None:
-        if self.clip_norm:
-            self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.schedule.after_step()
-
-    def _sync(self, boundary: bool):
-        """DDP averages gradients only on the batch that ends an accumulation group."""
-        if boundary or not isinstance(self.network, DistributedDataParallel):
-            return nullcontext()
-        return self.network.no_sync()
-
-    def _distributed(self, model: nn.Module) -> nn.Module:
-        if distributed.world_size() <= 1:
-            return model
-        return DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+def _finish(loop: Loop, best: dict, paths: RunPaths, tracker: tracking.Tracker, artifacts: Sequence[str], epoch: int):
+    """Load the best epoch's weights, save them as the run's model and track them."""
+    loop.model.load_state_dict(checkpoints.load(paths.checkpoint_dir / checkpoints.BEST, loop.device)["model"])
+    save_results(loop.model, best, paths)
+    tracker.log_best(best, step=epoch)
+    tracker.log_model([paths.model_dir / name for name in dict.fromkeys([*runs.SERVED, *artifacts])])
 
 
 def save_results(model: nn.Module, scores: dict[str, float], paths: RunPaths) -> None:
@@ -278,13 +190,6 @@ def _finite(kind: str, loss: float, epoch: int) -> float:
             "or lower optimizer.lr"
         )
     return loss
-
-
-def _length(loader: DataLoader) -> int | None:
-    try:
-        return len(loader)
-    except TypeError:  # an iterable (streaming) dataset of unknown length
-        return None
 
 
 def _progress(enabled: bool) -> Progress:

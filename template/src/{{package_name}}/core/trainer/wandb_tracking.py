@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import environment
 from ..basics import project
+from . import environment
 
 
 def start(experiment: str, run_name: str, provenance: dict) -> WandbRun | None:
