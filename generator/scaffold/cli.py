@@ -115,7 +115,7 @@ def update(
         for step in steps:
             conflicts = ", ".join(step.conflicts) or "-"
             table.add_row(step.target, step.before, step.after or "?", str(len(step.changed)), conflicts)
-        orphans = versions.orphan_models(answers.open_project(project)) if only is None else []
+        orphans = answers.open_project(project).orphan_models() if only is None else []
         for name in orphans:
             table.add_row(name, "?", "-", "0", "not updated: no answers file")
         out.print(table)
