@@ -34,6 +34,14 @@ class Step:
     unmerged: list[str] = field(default_factory=list)  # `git update-index --index-info` lines
 
 
+@dataclass(frozen=True)
+class Report:
+    """What an update did: its steps, and the model folders it could not reach (no answers file)."""
+
+    steps: list[Step]
+    orphans: list[str]
+
+
 def plan(project: answers.Project, only: str | None) -> list[Step]:
     """The steps of an update: the project, then every model (or just `only`)."""
     parts = [("project", project.answers)] + [(model.path.parent.name, model) for model in project.models()]
@@ -58,7 +66,7 @@ def update(
     only: str | None = None,
     new_source: str | None = None,
     data: dict[str, str] | None = None,
-) -> list[Step]:
+) -> Report:
     """Run every step (after pointing every answers file at `new_source`, if given); `data` changes project answers."""
     project = answers.open_project(project_dir)
     steps = plan(project, only)
@@ -87,7 +95,7 @@ def update(
         checkout.uncommit(base)
         if entries := [entry for step in steps for entry in step.unmerged]:
             checkout.mark_unmerged(entries)
-    return steps
+    return Report(steps, project.orphan_models() if only is None else [])
 
 
 def conflict_error(steps: list[Step]) -> ConflictError | None:
