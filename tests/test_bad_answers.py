@@ -6,9 +6,7 @@ that is not a git repository (copier then reads it in place: no clone per row, s
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
-import keyword
 import re
 import shutil
 import subprocess
@@ -17,7 +15,6 @@ from pathlib import Path
 
 import copier
 import pytest
-import yaml
 from conftest import ROOT, TEMPLATE_PARTS, commit_all, git, render, scaffold
 from scaffold import names
 
@@ -62,59 +59,60 @@ def add(name: str, *args: str) -> list[str]:
     return ["add-model", name, "--project", "{project}", *args]
 
 
+# `scaffold new -d <item>` refused with exit code 2: (the --data item, the one-line message: a regex).
+# Which names each rule refuses is tests/test_rules.py's table; here, that `new` reports each rule.
+NEW_REFUSED = [
+    # Names of the package, the project and its AWS resources
+    ("package_name=class", "'class' is a Python keyword"),
+    ("package_name=1abc", r"not starting with a digit \(got '1abc'\)"),
+    ("package_name=", r"\(got ''\)"),
+    ("package_name=os", "'os' would shadow the module of that name in the standard library"),
+    ("project_title=Json", "'json' would shadow"),  # a derived default is validated too
+    ("package_name=con", "'con' is a name Windows reserves"),
+    ("project_name=-bad-", "Project name must be"),
+    ("resource_prefix=Fraud", "Resource prefix must be 1-30 lower-case"),
+    ("resource_prefix=fraud--x", "Resource prefix must be"),
+    ("resource_prefix=" + "r" * 31, "Resource prefix must be"),
+    # Free text: one line, no control characters
+    ("project_title=Fraud\nDetection", "Project title must be one line of text"),
+    ("description=two\nlines", "Description must be one line of text"),
+    ("description=nul\x00byte", "Description must be one line"),
+    ("description=line\u2028separator", "Description must be one line"),
+    ("author_name=tab\there", "Author name must be one line"),
+    ("author_email=nobody", "'nobody' is not an e-mail address"),
+    ('author_email=a"b@example.com', "is not an e-mail address"),
+    ("author_email=a b@example.com", "is not an e-mail address"),
+    ("aws_region=mars-1", "is not an AWS region name"),
+    ("tracking=tensorboard", "tensorboard"),
+    # The first model's name
+    ("model_name=my model", r"\(got 'my model'\)"),
+    ("model_name=lambda", "is a Python keyword"),
+    ("model_name=core", "is reserved"),
+    ("model_name=nul", "'nul' is a name Windows reserves"),
+    (f"model_name={TOO_LONG}", r"too long: at most 33 characters fit SageMaker's 63-character names"),
+    # --data itself
+    ("colour=blue", r"unknown question 'colour' in --data: `scaffold new` answers .*project_title"),
+    ("kind=model", "conflicts with `scaffold new`, which sets kind='project'"),
+    ("novalue", "not of the form key=value"),
+]
+# `scaffold add-model <name>` refused with exit code 2: (the model's name, the one-line message: a regex).
+ADD_REFUSED = [
+    ("a" * 250, "250 characters, at most 33 fit SageMaker's 63-character names"),
+    (TOO_LONG, "34 characters, at most 33"),
+    ("lpt1", "Windows cannot create a folder of that name"),
+    ("Churn", "invalid model name 'Churn'"),
+    ("class", "Python keyword"),
+    ("core", "clashes with a module"),
+]
 # (argv, exit code, the one-line message: a regex)
 TABLE = [
-    # Names of the package, the project and its AWS resources
-    (new("package_name=class"), 2, "'class' is a Python keyword"),
-    (new("package_name=1abc"), 2, r"not starting with a digit \(got '1abc'\)"),
-    (new("package_name=my-pkg"), 2, r"\(got 'my-pkg'\)"),
-    (new("package_name="), 2, r"\(got ''\)"),
-    (new("package_name=os"), 2, "'os' would shadow the module of that name in the standard library"),
-    (new("package_name=json"), 2, "'json' would shadow"),
-    (new("package_name=numpy"), 2, "'numpy' would shadow"),
-    (new("package_name=yaml"), 2, "'yaml' would shadow"),
-    (new("package_name=tests"), 2, "'tests' would shadow"),
-    (new("project_title=Json"), 2, "'json' would shadow"),  # a derived default is validated too
-    (new("package_name=con"), 2, "'con' is a name Windows reserves"),
-    (new("project_name=-bad-"), 2, "Project name must be"),
-    (new("resource_prefix=Fraud"), 2, "Resource prefix must be 1-30 lower-case"),
-    (new("resource_prefix=fraud--x"), 2, "Resource prefix must be"),
-    (new("resource_prefix=" + "r" * 31), 2, "Resource prefix must be"),
-    # Free text: one line, no control characters
-    (new("project_title=Fraud\nDetection"), 2, "Project title must be one line of text"),
-    (new("description=two\nlines"), 2, "Description must be one line of text"),
-    (new("description=nul\x00byte"), 2, "Description must be one line"),
-    (new("description=line\u2028separator"), 2, "Description must be one line"),
-    (new("author_name=tab\there"), 2, "Author name must be one line"),
-    (new("author_email=nobody"), 2, "'nobody' is not an e-mail address"),
-    (new('author_email=a"b@example.com'), 2, "is not an e-mail address"),
-    (new("author_email=a b@example.com"), 2, "is not an e-mail address"),
-    (new("aws_region=mars-1"), 2, "is not an AWS region name"),
-    (new("tracking=tensorboard"), 2, "tensorboard"),
-    # The first model's name
-    (new("model_name=Classifier"), 2, r"\(got 'Classifier'\)"),
-    (new("model_name=my model"), 2, r"\(got 'my model'\)"),
-    (new("model_name=lambda"), 2, "is a Python keyword"),
-    (new("model_name=core"), 2, "is reserved"),
-    (new("model_name=nul"), 2, "'nul' is a name Windows reserves"),
-    (new(f"model_name={TOO_LONG}"), 2, r"too long: at most 33 characters fit SageMaker's 63-character names"),
+    *((new(item), 2, message) for item, message in NEW_REFUSED),
+    *((add(name), 2, message) for name, message in ADD_REFUSED),
     (new("project_name=" + "p" * 30, "model_name=" + "m" * 14), 2, "at most 13 characters"),
-    # --data itself
-    (new("colour=blue"), 2, r"unknown question 'colour' in --data: `scaffold new` answers .*project_title"),
-    (new("kind=model"), 2, "conflicts with `scaffold new`, which sets kind='project'"),
-    (new("novalue"), 2, "not of the form key=value"),
     (new("package_name=a", "package_name=b"), 2, "package_name is given twice"),
     (["new", "{taken}"], 3, "exists and is not empty"),
     (new("description=breaks"), 4, "cannot render: 'no_such_answer' is undefined"),
     (["new", "{empty}", "-d", "description=breaks"], 4, "cannot render"),  # it stays, empty
-    # add-model: the name, then --data
-    (add("a" * 250), 2, "250 characters, at most 33 fit SageMaker's 63-character names"),
-    (add(TOO_LONG), 2, "34 characters, at most 33"),
-    (add("con"), 2, "Windows cannot create a folder of that name"),
-    (add("lpt1"), 2, "Windows cannot create"),
-    (add("Churn"), 2, "invalid model name 'Churn'"),
-    (add("class"), 2, "Python keyword"),
-    (add("core"), 2, "clashes with a module"),
     (add("classifier"), 3, "exists already"),
     (add("churn", "-d", "model_name=other"), 2, "conflicts with `scaffold add-model`, which sets model_name='churn'"),
     (add("churn", "-d", "package_name=other"), 2, "which sets package_name='ml_project'"),
@@ -177,26 +175,6 @@ def test_plain_copier_refuses_before_writing(tmp_path, template, answer, message
     with pytest.raises(ValueError, match=message):
         copier.run_copy(str(template), tmp_path / "project", data={answer: value}, defaults=True, quiet=True)
     assert not (tmp_path / "project").exists()
-
-
-# copier.yml carries the lists of generator/scaffold/names.py: both must agree.
-
-
-def _validator_lists(question: str) -> list[list[str]]:
-    validator = yaml.safe_load((ROOT / "copier.yml").read_text())[question]["validator"]
-    return [ast.literal_eval(found) for found in re.findall(rf"{question} in (\[[^\]]*\])", validator)]
-
-
-def test_copier_yml_refuses_the_names_the_generator_refuses():
-    keywords, shadowed, windows = _validator_lists("package_name")
-    assert keywords == [word for word in keyword.kwlist if word.islower()]
-    assert shadowed == sorted(names.SHADOWED), "paste sorted(scaffold.names.SHADOWED) into copier.yml"
-    assert windows == sorted(names.WINDOWS_RESERVED)
-    model_keywords, reserved, model_windows = _validator_lists("model_name")
-    assert model_keywords == keywords and model_windows == windows
-    assert reserved == sorted(names.MODEL_RESERVED)
-    budget = names.SAGEMAKER_NAME_MAX - names.RELEASE_SUFFIX - len("---" + names.LONGEST_STAGE)
-    assert f"> {budget} - resource_prefix | length" in (ROOT / "copier.yml").read_text()
 
 
 def test_taken_names_cover_this_python_and_every_dependency_of_the_project():

@@ -6,8 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import answers, compiles, mirror, questions, signals, template
-from .errors import DestinationError, InvalidInputError, TemplateError, from_copier
+from . import answers, compiles, copier_runs, mirror, questions, signals, template
+from .errors import DestinationError, InvalidInputError, TemplateError
 
 
 def adopt(project_dir: Path, name: str, starter: str | None, vcs_ref: str | None) -> tuple[Path, str]:
@@ -58,20 +58,13 @@ def _detect_starter(project: answers.Project, name: str, source: str, version: s
 
 def _render(project: answers.Project, name: str, source: str, version: str, starter: str | None, dest: Path) -> Path:
     """The model as the template renders it at `version`, into the scratch folder `dest`."""
-    import copier
-    from copier.errors import CopierError
-
     dest.mkdir(parents=True)
     shutil.copyfile(project.answers.path, dest / answers.PROJECT_ANSWERS)  # what a model reads
     data = {"kind": "model", "model_name": name, "package_name": project.package}
     data |= {"starter": starter} if starter else {}
     answers_file = project.model_answers_path(name).relative_to(project.root)
-    try:
-        copier.run_copy(
-            source, dest, data=data, vcs_ref=version, answers_file=answers_file, defaults=True, unsafe=False, quiet=True
-        )
-    except (ValueError, CopierError) as error:
-        raise from_copier(error, version) from error
+    with copier_runs.reported(version):
+        copier_runs.copy(source, dest, data, version, answers_file)
     return dest
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,18 @@ class Project:
         """Every model folder that has its own answers file, by name."""
         return [read(path) for path in sorted(self.models_dir.glob(f"*/{MODEL_ANSWERS}"))]
 
+    def orphan_models(self) -> list[str]:
+        """Model folders that lost their answers file (so no update reaches them), by name."""
+        if not self.models_dir.is_dir():
+            return []
+        return [
+            folder.name
+            for folder in sorted(path for path in self.models_dir.iterdir() if path.is_dir())
+            if not folder.name.startswith(("_", "."))
+            and (folder / "__init__.py").is_file()
+            and not (folder / MODEL_ANSWERS).is_file()
+        ]
+
 
 def read(path: Path) -> Answers:
     """Parse an answers file, refusing one that is missing or not copier's."""
@@ -87,3 +100,14 @@ def open_project(root: Path) -> Project:
     if answers.data.get("kind", "project") != "project":
         raise DestinationError(f"{answers.path} is not a project's answers file")
     return Project(root, answers)
+
+
+def repoint(project: Project, source: str) -> None:
+    """Record `source` as the template of the project and of every model (their comment header kept)."""
+    for part in [project.answers, *project.models()]:
+        text = part.path.read_text()
+        header = "".join(itertools.takewhile(lambda line: line.startswith("#"), text.splitlines(keepends=True)))
+        blank_end = text[len(text.rstrip("\n")) + 1 :]
+        # as copier's `to_nice_yaml` writes answers, so no other line changes
+        body = yaml.safe_dump(part.data | {"_src_path": source}, indent=4, allow_unicode=True, default_flow_style=False)
+        part.path.write_text(header + body + blank_end)

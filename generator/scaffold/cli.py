@@ -110,17 +110,16 @@ def update(
 ) -> None:
     """Update the project, then every model, to the given or latest template version."""
     with reported():
-        steps = updating.update(project, vcs_ref, only, template, copying.parse_data(data or []))
+        report = updating.update(project, vcs_ref, only, template, copying.parse_data(data or []))
         table = Table("part", "from", "to", "files changed", "conflicts", title="scaffold update")
-        for step in steps:
+        for step in report.steps:
             conflicts = ", ".join(step.conflicts) or "-"
             table.add_row(step.target, step.before, step.after or "?", str(len(step.changed)), conflicts)
-        orphans = versions.orphan_models(answers.open_project(project)) if only is None else []
-        for name in orphans:
+        for name in report.orphans:
             table.add_row(name, "?", "-", "0", "not updated: no answers file")
         out.print(table)
-        _hint_adopt(orphans)
-        if error := updating.conflict_error(steps):
+        _hint_adopt(report.orphans)
+        if error := updating.conflict_error(report.steps):
             raise error
         out.print("changes are staged: review them with `git diff --cached`, then commit")
 

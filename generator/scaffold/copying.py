@@ -7,10 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import jinja2
-
-from . import answers, questions, signals, template
-from .errors import DestinationError, InvalidInputError, TemplateError, from_copier
+from . import answers, copier_runs, questions, signals, template
+from .errors import DestinationError, InvalidInputError
 from .names import check_model_name
 
 
@@ -100,24 +98,9 @@ def _removed_on_failure(created: Callable[[], list[Path]]) -> Iterator[None]:
 
 def _render(source: str, dest: Path, data: dict, vcs_ref: str | None, answers_file: Path | None) -> None:
     """Run copier, turning its failures and the disk's into a ScaffoldError."""
-    import copier  # here, not at the top: commands that do not render (`list`) start without it
-    from copier.errors import CopierError
-
     try:
-        copier.run_copy(
-            source,
-            dest,
-            data=data,
-            answers_file=answers_file,
-            vcs_ref=vcs_ref,
-            defaults=True,
-            unsafe=False,
-            quiet=True,
-        )
-    except (ValueError, CopierError) as error:
-        raise from_copier(error, vcs_ref) from error
-    except jinja2.TemplateError as error:
-        raise TemplateError(f"the template cannot render: {error}") from error
+        with copier_runs.reported(vcs_ref):
+            copier_runs.copy(source, dest, data, vcs_ref, answers_file)
     except OSError as error:
         raise DestinationError(f"cannot write {error.filename or dest}: {error.strerror or error}") from error
 

@@ -7,39 +7,33 @@ import re
 
 
 class ScaffoldError(Exception):
-    """A problem with the user's input; `exit_code` tells scripts which kind."""
+    """A problem with the user's input; `exit_code` tells scripts which kind (each kind states its own)."""
 
     exit_code = 2
 
+    def __init_subclass__(cls, exit_code: int, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.exit_code = exit_code
 
-class InvalidInputError(ScaffoldError):
+
+class InvalidInputError(ScaffoldError, exit_code=2):
     """A bad name, option or `--data` item."""
 
-    exit_code = 2
 
-
-class DestinationError(ScaffoldError):
+class DestinationError(ScaffoldError, exit_code=3):
     """A destination that exists already, or a folder that is not a generated project."""
 
-    exit_code = 3
 
-
-class TemplateError(ScaffoldError):
+class TemplateError(ScaffoldError, exit_code=4):
     """A template source or version that cannot be used."""
 
-    exit_code = 4
 
-
-class RepositoryError(ScaffoldError):
+class RepositoryError(ScaffoldError, exit_code=5):
     """A project git repository that is not ready (e.g. uncommitted changes)."""
 
-    exit_code = 5
 
-
-class ConflictError(ScaffoldError):
+class ConflictError(ScaffoldError, exit_code=6):
     """An update that left conflicts for the user to resolve."""
-
-    exit_code = 6
 
 
 def from_copier(error: Exception, vcs_ref: str | None) -> ScaffoldError:

@@ -8,7 +8,6 @@ still records the original URL in the answers files.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -16,19 +15,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import TemplateError
-
-REMOTE = re.compile(r"^(https?://|ssh://|git@|git\+|file://)")
+from .names import git_url, is_remote, is_shorthand
 
 
 @contextmanager
 def reuse_one_clone(source: str | None) -> Iterator[None]:
     """While the block runs, git fetches of `source` come from one local mirror."""
-    if not source or not REMOTE.match(source):
-        yield  # a local template is cloned locally anyway
+    if not source or not is_remote(source) or is_shorthand(source):
+        yield  # a local template is cloned locally anyway; copier expands a shorthand to its own URL (…/repo.git)
         return
     from plumbum import local  # copier's process runner, whose environment its git commands use
 
-    url = source.removeprefix("git+")  # copier's prefix for "this is git"; git itself wants the URL
+    url = git_url(source)
     with tempfile.TemporaryDirectory(prefix="scaffold-template-") as folder:
         mirror = Path(folder) / "template.git"
         result = subprocess.run(

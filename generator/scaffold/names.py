@@ -1,7 +1,8 @@
-"""Names a generated project may not take, and the rules for package and model names.
+"""The rules for names the generator meets: packages, models, resource prefixes and template URLs.
 
-copier.yml validates the same answers with Jinja, which cannot import this module: it carries
-these lists as literals, and tests/test_bad_answers.py checks that both agree.
+Each rule is stated here once. copier.yml validates the same answers with Jinja, which cannot
+import this module: it carries the rules as computed answers, and tests/test_rules.py checks
+that both agree.
 """
 
 from __future__ import annotations
@@ -61,10 +62,19 @@ WINDOWS_RESERVED = frozenset(
 )
 # Modules of the package a model folder would clash with; probe is the core tests' own model.
 MODEL_RESERVED = frozenset({"cli", "core", "models", "probe", "settings", "tests"})
+# A package or model name: a lower-case Python identifier (True, False and None are not lower-case).
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+KEYWORDS = frozenset(word for word in keyword.kwlist if word.islower())
 # A model's SageMaker model and endpoint configuration are named <prefix>--<model>-<stage>-<12-hex release
 # hash> (core/aws.py, infra/model.yaml), and SageMaker names hold at most 63 characters.
 SAGEMAKER_NAME_MAX, LONGEST_STAGE, RELEASE_SUFFIX = 63, "prod", 13
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+# Template sources copier fetches with git: a URL git reads (copier's `git+` prefix aside), or one of
+# copier's shorthands for a host, which only copier reads. Any other source is a local folder.
+GIT_URL = re.compile(r"^(https?://|ssh://|git@|git\+|file://)")
+SHORTHANDS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}
+# A core repository's URL as pip reads it in `<core> @ git+<url>@<tag>` (copier.yml's core_url).
+CORE_URL = re.compile(r"^(https?://|ssh://|file://)[^ ]+$")
 
 
 def resource_prefix(project_name: str) -> str:
@@ -77,21 +87,52 @@ def longest_model_name(prefix: str) -> int:
     return SAGEMAKER_NAME_MAX - RELEASE_SUFFIX - len(f"{prefix}---{LONGEST_STAGE}")
 
 
+def check_package_name(name: str) -> str:
+    """`name` if it can name the project's package, else why not (copier.yml's package_name validator)."""
+    _check_identifier(name, "package")
+    if name in SHADOWED:
+        raise InvalidInputError(f"invalid package name '{name}': it would shadow the module of that name")
+    return name
+
+
 def check_model_name(name: str, prefix: str | None = None) -> str:
     """`name` if it can name a model package (of a project with resource prefix `prefix`), else why not."""
-    if not _IDENTIFIER.match(name):
-        raise InvalidInputError(
-            f"invalid model name '{name}': use lower-case letters, digits and '_', not starting with a digit"
-        )
-    if keyword.iskeyword(name):
-        raise InvalidInputError(f"invalid model name '{name}': it is a Python keyword")
+    _check_identifier(name, "model")
     if name in MODEL_RESERVED or name.startswith("_"):
         raise InvalidInputError(f"invalid model name '{name}': it clashes with a module of the package")
-    if name in WINDOWS_RESERVED:
-        raise InvalidInputError(f"invalid model name '{name}': Windows cannot create a folder of that name")
     if prefix is not None and len(name) > (limit := longest_model_name(prefix)):
         raise InvalidInputError(
             f"invalid model name '{name}': {len(name)} characters, at most {limit} fit SageMaker's 63-character "
             f"names ({prefix}--<model>-{LONGEST_STAGE}-<release hash>)"
         )
     return name
+
+
+def _check_identifier(name: str, what: str) -> None:
+    """Refuse `name` for a `what` (package or model) folder unless it is a lower-case identifier Windows can create."""
+    if not IDENTIFIER.match(name):
+        raise InvalidInputError(
+            f"invalid {what} name '{name}': use lower-case letters, digits and '_', not starting with a digit"
+        )
+    if name in KEYWORDS:
+        raise InvalidInputError(f"invalid {what} name '{name}': it is a Python keyword")
+    if name in WINDOWS_RESERVED:
+        raise InvalidInputError(f"invalid {what} name '{name}': Windows cannot create a folder of that name")
+
+
+def is_remote(source: str) -> bool:
+    """Whether copier fetches the template `source` with git (a URL or a shorthand), not reads a local folder."""
+    return bool(GIT_URL.match(source)) or is_shorthand(source)
+
+
+def is_shorthand(source: str) -> bool:
+    """Whether `source` is one of copier's host shorthands (`gh:owner/repo`), which git itself does not read."""
+    return source.startswith(tuple(SHORTHANDS))
+
+
+def git_url(source: str) -> str:
+    """The remote template `source` as git reads it: copier's `git+` prefix dropped, a shorthand expanded."""
+    url = source.removeprefix("git+")
+    for short, long in SHORTHANDS.items():
+        url = long + url.removeprefix(short) if url.startswith(short) else url
+    return url

@@ -10,7 +10,7 @@ from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import InvalidInputError
-from .mirror import REMOTE
+from .names import is_remote
 
 
 def known(source: str, vcs_ref: str | None, kind: str) -> list[str] | None:
@@ -36,7 +36,7 @@ def _read(source: str, vcs_ref: str | None) -> dict[str, dict] | None:
     renders without this check, and reports a bad version itself.
     """
     root = Path(source)
-    if REMOTE.match(source) or source.startswith(("gh:", "gl:")) or not root.is_dir():
+    if is_remote(source) or not root.is_dir():
         return None
     if vcs_ref:
         shown = subprocess.run(["git", "show", f"{vcs_ref}:./copier.yml"], cwd=root, capture_output=True, text=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from .errors import TemplateError
+from .names import is_remote
 
 CHECKOUT = Path(__file__).resolve().parents[2]
-_URL = re.compile(r"^(gh:|gl:|git\+|https?://|ssh://|git@|file://)")
 
 
 def default_source() -> str:
@@ -23,16 +22,12 @@ def default_source() -> str:
 
 def normalize(source: str) -> str:
     """A URL as given, a local path made absolute (copier records it for later updates)."""
-    if _URL.match(source):
+    if is_remote(source):
         return source
     path = Path(source).expanduser().resolve()
     if not (path / "copier.yml").is_file():
         raise TemplateError(f"{source} is not a sagescaffold template (no copier.yml)")
     return str(path)
-
-
-def is_remote(source: str) -> bool:
-    return bool(_URL.match(source))
 
 
 def check_reachable(source: str | None, owner: str) -> str:

@@ -9,16 +9,14 @@ it is resolved. If any step fails, or a signal stops it, the project's files are
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import tempfile
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from . import answers, compiles, core_pin, mirror, repo, signals, template
+from . import answers, compiles, conflicts, copier_runs, core_pin, mirror, repo, signals, template
 from .errors import ConflictError, InvalidInputError, TemplateError, from_copier, unknown_revision
 
 
@@ -34,6 +32,14 @@ class Step:
     changed: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     unmerged: list[str] = field(default_factory=list)  # `git update-index --index-info` lines
+
+
+@dataclass(frozen=True)
+class Report:
+    """What an update did: its steps, and the model folders it could not reach (no answers file)."""
+
+    steps: list[Step]
+    orphans: list[str]
 
 
 def plan(project: answers.Project, only: str | None) -> list[Step]:
@@ -60,7 +66,7 @@ def update(
     only: str | None = None,
     new_source: str | None = None,
     data: dict[str, str] | None = None,
-) -> list[Step]:
+) -> Report:
     """Run every step (after pointing every answers file at `new_source`, if given); `data` changes project answers."""
     project = answers.open_project(project_dir)
     steps = plan(project, only)
@@ -76,7 +82,7 @@ def update(
     try:
         with mirror.reuse_one_clone(source), compiles.shared():
             if new_source and source != project.answers.source:
-                repoint(project, source)
+                answers.repoint(project, source)
                 checkout.checkpoint("scaffold update: template moved")
             for step in steps:
                 _run(checkout, step, vcs_ref, data if step.target == "project" else {})
@@ -89,18 +95,7 @@ def update(
         checkout.uncommit(base)
         if entries := [entry for step in steps for entry in step.unmerged]:
             checkout.mark_unmerged(entries)
-    return steps
-
-
-def repoint(project: answers.Project, source: str) -> None:
-    """Record `source` as the template of the project and of every model (their comment header kept)."""
-    for part in [project.answers, *project.models()]:
-        text = part.path.read_text()
-        header = "".join(itertools.takewhile(lambda line: line.startswith("#"), text.splitlines(keepends=True)))
-        blank_end = text[len(text.rstrip("\n")) + 1 :]
-        # as copier's `to_nice_yaml` writes answers, so no other line changes
-        body = yaml.safe_dump(part.data | {"_src_path": source}, indent=4, allow_unicode=True, default_flow_style=False)
-        part.path.write_text(header + body + blank_end)
+    return Report(steps, project.orphan_models() if only is None else [])
 
 
 def conflict_error(steps: list[Step]) -> ConflictError | None:
@@ -117,15 +112,16 @@ def _run(checkout: repo.Checkout, step: Step, vcs_ref: str | None, data: dict[st
     from copier.errors import CopierError  # here, so `scaffold list` starts without copier
 
     try:
-        _copier_update(checkout.root, step.answers_file, vcs_ref, data)
+        copier_runs.update(checkout.root, step.answers_file, vcs_ref, data)
         updated = answers.read(checkout.root / step.answers_file)
         step.after = updated.version
         status = checkout.status()
         step.changed = sorted(path for _, path in status)
         step.unmerged = checkout.unmerged()
-        step.unmerged += _marked_files(checkout, step.changed, step.unmerged)
+        step.unmerged += conflicts.marked_files(checkout, step.changed, step.unmerged)
         if deleted := [path for code, path in status if code == " D"]:
-            step.unmerged += _edited_deletions(checkout, step, deleted, updated.source)
+            with _rendered_before(checkout, step, updated.source) as old:
+                step.unmerged += conflicts.edited_deletions(checkout, deleted, old)
     except (CopierError, ValueError) as error:
         problem = from_copier(error, vcs_ref)
         if unknown_revision(error) == step.before != vcs_ref:
@@ -136,70 +132,13 @@ def _run(checkout: repo.Checkout, step: Step, vcs_ref: str | None, data: dict[st
     step.conflicts = sorted({entry.split("\t", 1)[1].removeprefix(checkout.prefix) for entry in step.unmerged})
 
 
-def _copier_update(root: Path, answers_file: Path, vcs_ref: str | None, data: dict[str, str]) -> None:
-    import copier
-    from copier.errors import MissingFileWarning
-
-    with warnings.catch_warnings():
-        # copier renders a model's old version where the project's answers are not (copier #2202)
-        warnings.simplefilter("ignore", MissingFileWarning)
-        copier.run_update(
-            root,
-            answers_file=answers_file,
-            vcs_ref=vcs_ref,
-            data=data,
-            defaults=True,
-            overwrite=True,
-            skip_answered=True,
-            unsafe=False,
-            quiet=True,
-            conflict="inline",
-        )
-
-
-def _marked_files(checkout: repo.Checkout, paths: list[str], unmerged: list[str]) -> list[str]:
-    """Conflict entries for changed files holding copier's inline markers but not marked unmerged."""
-    known = {entry.split("\t", 1)[1] for entry in unmerged}
-    entries = []
-    for path in paths:
-        file = checkout.root / path
-        if checkout.prefix + path in known or not file.is_file():
-            continue
-        text = file.read_text(errors="replace")
-        if "<<<<<<< before updating" in text and ">>>>>>> after updating" in text:
-            ours = checkout.blob("HEAD", path)
-            mode = ours[0] if ours else "100644"
-            entries += [f"{mode} {ours[1]} 2\t{checkout.prefix}{path}"] if ours else []
-            entries.append(f"{mode} {checkout.store(file)} 3\t{checkout.prefix}{path}")
-    return entries
-
-
-def _edited_deletions(checkout: repo.Checkout, step: Step, deleted: list[str], source: str) -> list[str]:
-    """Files the new version deletes that the user had changed: put back, as "deleted by them" conflicts."""
-    import copier
-
+@contextmanager
+def _rendered_before(checkout: repo.Checkout, step: Step, source: str) -> Iterator[Path]:
+    """A temporary folder holding the step's part as its old version rendered it (before the user's edits)."""
     data = {key: value for key, value in step.old_answers.items() if not key.startswith("_")}
-    entries = []
     with tempfile.TemporaryDirectory(prefix="scaffold-old-") as folder:
         old = Path(folder)
         if step.target != "project":  # a model reads the project's answers
             shutil.copyfile(checkout.root / answers.PROJECT_ANSWERS, old / answers.PROJECT_ANSWERS)
-        copier.run_copy(
-            source,
-            old,
-            data=data,
-            vcs_ref=step.before,
-            answers_file=step.answers_file,
-            defaults=True,
-            quiet=True,
-            unsafe=False,
-        )
-        for path in deleted:
-            ours = checkout.blob("HEAD", path)
-            base = checkout.store(old / path) if (old / path).is_file() else None
-            if ours is None or base is None or base == ours[1]:
-                continue  # unchanged since the template made it: its deletion stands
-            full = checkout.prefix + path
-            checkout.git("checkout", "HEAD", "--", full)
-            entries += [f"{ours[0]} {base} 1\t{full}", f"{ours[0]} {ours[1]} 2\t{full}"]
-    return entries
+        copier_runs.copy(source, old, data, step.before, step.answers_file)
+        yield old

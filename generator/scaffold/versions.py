@@ -13,12 +13,11 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from . import answers, template
+from . import answers, names, template
 from .errors import TemplateError
 
 _DESCRIBED = re.compile(r"^(?P<tag>.+)-(?P<count>\d+)-g[0-9a-f]+$")  # `git describe`: a commit after a tag
 NO_ANSWERS = "no answers file"  # the note of a model folder that lost its answers file
-_HOSTS = {"gh:": "https://github.com/", "gl:": "https://gitlab.com/"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def report(project_dir: Path) -> list[Part]:
     latest = newest(known)
     parts = [("project", project.answers)] + [(m.path.parent.name, m) for m in project.models()]
     rows = [_part(target, part.version, latest, known) for target, part in parts]
-    return rows + [Part(name, None, latest, None, NO_ANSWERS) for name in orphan_models(project)]
+    return rows + [Part(name, None, latest, None, NO_ANSWERS) for name in project.orphan_models()]
 
 
 def _part(target: str, current: str | None, latest: str | None, known: list[str]) -> Part:
@@ -48,31 +47,14 @@ def _part(target: str, current: str | None, latest: str | None, known: list[str]
     return Part(target, current, latest, newer(current, latest))
 
 
-def orphan_models(project: answers.Project) -> list[str]:
-    """Model folders that lost their answers file (so no update reaches them)."""
-    if not project.models_dir.is_dir():
-        return []
-    folders = sorted(path for path in project.models_dir.iterdir() if path.is_dir())
-    return [
-        folder.name
-        for folder in folders
-        if not folder.name.startswith(("_", "."))
-        and (folder / "__init__.py").is_file()
-        and not (folder / answers.MODEL_ANSWERS).is_file()
-    ]
-
-
 def tags(source: str, what: str = "the template") -> list[str]:
     """The template's git tags, read from its repository (local) or listed remotely.
 
     A local template that is not a git repository of its own has none (as copier sees it: it
     renders such a folder in place, unversioned), even inside some other repository.
     """
-    if template.is_remote(source):
-        url = source.removeprefix("git+")
-        for short, long in _HOSTS.items():
-            url = long + url.removeprefix(short) if url.startswith(short) else url
-        command = ["git", "ls-remote", "--tags", "--refs", url]
+    if names.is_remote(source):
+        command = ["git", "ls-remote", "--tags", "--refs", names.git_url(source)]
     elif _own_repository(Path(source)):
         command = ["git", "-C", source, "tag", "--list"]
     else:
