@@ -95,3 +95,11 @@ def test_the_server_of_a_bundle_needs_only_inference_and_basics(graph):
             reached.add(module)
             todo.extend(graph.get(module, ()))
     assert {name.split(".")[0] for name in reached} <= {"inference", "basics"}, sorted(reached)
+
+
+def test_model_code_of_the_flat_core_still_imports_with_a_warning(core):
+    for name, layer in core.MOVED.items():
+        with pytest.warns(DeprecationWarning, match=rf"core\.{name} is core\.{layer}\.{name} now"):
+            assert getattr(core, name) is getattr(core, layer).__dict__[name]
+    with pytest.raises(AttributeError):
+        core.nothing_of_that_name  # noqa: B018

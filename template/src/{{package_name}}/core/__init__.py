@@ -16,3 +16,58 @@ LAYERS = (
     ("jobs",),
     ("commands",),
 )
+
+# Where the modules of the flat core (before the layers) live now. Model folders written against it
+# (`from ...core import config, data`) keep working, with a DeprecationWarning naming the new place.
+MOVED = {
+    "errors": "basics",
+    "project": "basics",
+    "config": "basics",
+    "tasks": "basics",
+    "fingerprint": "basics",
+    "pins": "basics",
+    "data": "loading",
+    "tables": "loading",
+    "streaming": "loading",
+    "codecs": "inference",
+    "instances": "inference",
+    "handling": "inference",
+    "serving": "inference",
+    "payloads": "inference",
+    "client": "inference",
+    "registry": "catalog",
+    "runs": "catalog",
+    "checkpoints": "catalog",
+    "contract": "catalog",
+    "changes": "catalog",
+    "training": "trainer",
+    "devices": "trainer",
+    "distributed": "trainer",
+    "optimization": "trainer",
+    "stopping": "trainer",
+    "environment": "trainer",
+    "tracking": "trainer",
+    "bundle": "bundling",
+    "sources": "bundling",
+    "local_endpoint": "hosting",
+    "torchserve": "hosting",
+    "aws": "cloud",
+    "images": "cloud",
+    "deploy": "cloud",
+    "promotion": "cloud",
+    "staging": "jobs",
+    "remote": "jobs",
+    "datasets": "jobs",
+}
+
+
+def __getattr__(name: str):
+    """`from ...core import config` as the flat core had it: the module from its layer, with a warning."""
+    if name not in MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    import warnings
+
+    new = f"{MOVED[name]}.{name}"
+    warnings.warn(f"core.{name} is core.{new} now: import it from there", DeprecationWarning, stacklevel=2)
+    return importlib.import_module(f"{__name__}.{new}")
