@@ -16,7 +16,7 @@ import yaml
 from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, replace, run, scaffold
 
 PRE_CONTRACT_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
-PREVIOUS_RELEASE = "7da5851f7a9805d512483b4aa9902d14e5c681eb"
+PREVIOUS_RELEASE = "13bed3b1313c568a1572fe59872a90c44eb6d98a"  # one core, many repositories: the flat core
 PKG = f"src/{DEFAULT_PACKAGE}"
 
 
@@ -128,14 +128,11 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
     config_text = (reviews / "config.yaml").read_text()
     model_text = (reviews / "model.py").read_text()
     assert "max_epochs: 12" in config_text and "def user_helper" in model_text
-    assert "def rules(self)" in model_text
-    assert "resource_prefix: ml-project" in (project / ".copier-answers.yml").read_text()
-    tests_text = model_tests.read_text()
-    assert "def test_of_my_own" in tests_text
-    assert "def test_production_stack_answers" in tests_text  # this release: every bundle under TorchServe too
-    assert (project / PKG / "core" / "torchserve.py").is_file() and "torchserve" in (
-        project / "pyproject.toml"
-    ).read_text()
+    assert "from ...core.trainer import distributed" in (reviews / "train.py").read_text()  # this release: layers
+    assert "def test_of_my_own" in model_tests.read_text()
+    core = project / PKG / "core"
+    assert not (core / "serving.py").exists() and (core / "inference" / "serving.py").is_file()
+    assert (core / "commands" / "app.py").is_file() and (core / "trainer" / "wandb_tracking.py").is_file()
     assert not any(
         "<<<<<<<" in path.read_text() for path in (reviews / "config.yaml", reviews / "model.py", model_tests)
     )
@@ -157,3 +154,26 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
         env=env,
     )
     assert " passed" in suite.stdout and "failed" not in suite.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("releases", [PREVIOUS_RELEASE], indirect=True)
+def test_edits_in_core_files_this_release_moves_are_reported_not_lost(tmp_path, releases):
+    repo, release_this_checkout = releases
+    project = tmp_path / "project"
+    assert scaffold("new", project, "--template", repo).exit_code == 0
+    git("init", "-q", cwd=project)
+    commit_all(project, "generated")
+    served = project / PKG / "core" / "serving.py"  # this release moves it to core/inference/
+    replace(served, "DEFAULT_PORT = 8080", "DEFAULT_PORT = 8080\nOUR_PATCH = True")
+    trained = project / PKG / "core" / "training.py"  # moved to core/trainer/ (no edit: its move just happens)
+    commit_all(project, "user edits")
+
+    release_this_checkout()
+    result = scaffold("update", "--project", project)
+    assert result.exit_code != 0 and f"conflicts in {PKG}/core/serving.py" in result.output, result.output
+    assert "OUR_PATCH = True" in served.read_text()
+    status = git("status", "--porcelain", cwd=project)
+    assert f"UD {PKG}/core/serving.py" in status.splitlines()  # deleted by them, kept for the user to resolve
+    assert not trained.exists() and (project / PKG / "core" / "trainer" / "training.py").is_file()
+    assert "DEFAULT_PORT" in (project / PKG / "core" / "inference" / "serving.py").read_text()
