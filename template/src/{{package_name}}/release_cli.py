@@ -18,10 +18,9 @@ from .cli_options import BestOpt, GoalOpt, ModelArg, RunOpt, model_config, pick_
 from .core.basics import project
 from .core.basics.errors import ProjectError
 from .core.catalog import registry
-from .core.cloud import aws, packages, promotion
+from .core.cloud import aws, endpoints, packages, promotion
 from .core.cloud import deploy as deploying
 from .core.inference import codecs
-from .core.jobs import remote
 
 # The project's stages, for the options' defaults and help (a models repository's package is bound by now).
 STAGES = project.settings().STAGES
@@ -116,7 +115,7 @@ def invoke(
         endpoint = aws.load(endpoint_url).endpoint_name(model, stage)
         endpoint_type = model_config(model).deploy.endpoint_type  # async endpoints answer through S3
         request = (data_file.read_bytes(), kind, "application/json")
-        body, _ = remote.invoke(endpoint, *request, endpoint_url, endpoint_type, model)
+        body, _ = endpoints.invoke(endpoint, *request, endpoint_url, endpoint_type, model)
     print(body.decode(errors="replace"))
 
 
