@@ -11,7 +11,7 @@ from rich.console import Console
 from .cli_errors import EndpointUrlOpt, user_errors
 from .core.basics import fingerprint
 from .core.basics.errors import ProjectError
-from .core.jobs import datasets
+from .core.jobs import datasets, processing
 
 app = typer.Typer(help=__doc__, no_args_is_help=True)
 out = Console(soft_wrap=True)
@@ -49,10 +49,10 @@ def build(
         if not remote:
             _print_built(datasets.build(name, out_path, endpoint_url))
             return
-        job = datasets.launch(name, out_path, list(overrides or []), endpoint_url)
+        job = processing.launch(name, out_path, list(overrides or []), endpoint_url)
         out.print(f"processing job [bold]{job.name}[/bold] created; it builds data set {name} into {job.output}")
         if wait:
-            _print_built(datasets.wait(job.name, endpoint_url))
+            _print_built(processing.wait(job.name, endpoint_url))
 
 
 @app.command(name="fingerprint")
