@@ -75,7 +75,7 @@ def test_a_bundles_identity_covers_code_weights_and_config(core, model, trained_
     shutil.copytree(trained_run(model), run_dir, ignore=shutil.ignore_patterns("*.tar.gz", "checkpoints"))
 
     def digest() -> str:
-        return core.cloud.deploy.sha256(core.bundling.bundle.build("twin", run_dir, tmp_path / "bundle.tar.gz"))
+        return core.cloud.uploads.sha256(core.bundling.bundle.build("twin", run_dir, tmp_path / "bundle.tar.gz"))
 
     seen = [digest()]
     with (tmp_path / "models" / "twin" / "model.py").open("a") as code:

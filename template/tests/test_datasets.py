@@ -162,14 +162,14 @@ def test_a_processing_job_builds_the_data_set_on_the_training_image(core, aws_en
     add_data_set(workdir, "tiny")
     (workdir / "data" / "tiny" / "requirements.txt").write_text("pyarrow\n")
     (workdir / "data" / "tiny" / "config.yaml").write_text("remote:\n  instance_type: ml.c5.xlarge\n")
-    job = core.jobs.datasets.launch("tiny", endpoint_url=aws_env, overrides=["remote.volume_size_gb=50"])
+    job = core.jobs.processing.launch("tiny", endpoint_url=aws_env, overrides=["remote.volume_size_gb=50"])
     config = core.cloud.aws.load(aws_env)
     assert job.name.startswith(f"{config.prefix}--data-tiny-") and len(job.name) <= 63
     assert job.output == f"s3://artifacts/{config.key('tiny', 'data', 'built', job.name)}/"
-    described = core.jobs.datasets.describe(job.name, aws_env)
+    described = core.jobs.processing.describe(job.name, aws_env)
     app = described["AppSpecification"]
     assert app["ImageUri"] == training_image and "pytorch-training" in app["ImageUri"]
-    assert app["ContainerEntrypoint"] == ["python", f"/opt/ml/processing/input/code/{core.jobs.datasets.ENTRY}"]
+    assert app["ContainerEntrypoint"] == ["python", f"/opt/ml/processing/input/code/{core.jobs.data_staging.ENTRY}"]
     assert app["ContainerArguments"] == [OUTPUT]
     assert described["RoleArn"] == "arn:aws:iam::123456789012:role/project-execution"
     [code] = described["ProcessingInputs"]
@@ -183,12 +183,12 @@ def test_a_processing_job_builds_the_data_set_on_the_training_image(core, aws_en
         "build.py",
         "requirements.txt",
         "config.yaml",
-        core.jobs.datasets.ENTRY,
+        core.jobs.data_staging.ENTRY,
         f"{package}/__init__.py",
-        *(f"{package}/core/{module}" for module in core.jobs.datasets.JOB_MODULES),
+        *(f"{package}/core/{module}" for module in core.jobs.data_staging.JOB_MODULES),
     }
     assert shipped["build.py"].decode() == SCRIPT
-    assert f"'job': '{job.name}'" in shipped[core.jobs.datasets.ENTRY].decode()
+    assert f"'job': '{job.name}'" in shipped[core.jobs.data_staging.ENTRY].decode()
 
 
 def test_the_processing_request_takes_its_instance_from_the_config(core, aws_env, workdir, training_image):
@@ -197,7 +197,9 @@ def test_the_processing_request_takes_its_instance_from_the_config(core, aws_env
     remote = core.jobs.datasets.settings("tiny", ["remote.volume_size_gb=50"]).remote
     config = core.cloud.aws.load(aws_env)
     provenance = {"git_commit": "abc123", "git_dirty": False}
-    request = core.jobs.datasets.processing_request("job-1", "s3://a/code/", "s3://a/out/", remote, config, provenance)
+    request = core.jobs.processing.processing_request(
+        "job-1", "s3://a/code/", "s3://a/out/", remote, config, provenance
+    )
     cluster = request["ProcessingResources"]["ClusterConfig"]
     assert cluster == {"InstanceCount": 1, "InstanceType": "ml.c5.xlarge", "VolumeSizeInGB": 50}
     assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 24 * 3600}
@@ -207,23 +209,23 @@ def test_the_processing_request_takes_its_instance_from_the_config(core, aws_env
     )  # no config.yaml: the defaults
     with pytest.raises(core.jobs.datasets.DatasetError, match="one instance"):
         remote.instance_count = 2
-        core.jobs.datasets.processing_request("job-1", "s3://a/code/", "s3://a/out/", remote, config, provenance)
+        core.jobs.processing.processing_request("job-1", "s3://a/code/", "s3://a/out/", remote, config, provenance)
 
 
 @pytest.mark.slow  # a SageMaker client, and moto's SageMaker, take a second to start
 def test_waiting_for_a_processing_job_gives_its_manifest(core, aws_env, workdir, training_image):
     add_data_set(workdir, "tiny")
-    job = core.jobs.datasets.launch("tiny", endpoint_url=aws_env)  # moto completes every job at once, and runs none
+    job = core.jobs.processing.launch("tiny", endpoint_url=aws_env)  # moto completes every job at once, and runs none
     bucket, prefix = job.output[len("s3://") :].split("/", 1)
     manifest = {"fingerprint": "sha256:" + "0" * 64, "short": "sha256:000000000000", "files": 2, "bytes": 10}
     boto3.client("s3", endpoint_url=aws_env).put_object(
         Bucket=bucket, Key=prefix + ".fingerprint.json", Body=json.dumps(manifest)
     )
-    assert core.jobs.datasets.wait(job.name, aws_env) == core.jobs.datasets.Built(job.output, manifest)
+    assert core.jobs.processing.wait(job.name, aws_env) == core.jobs.datasets.Built(job.output, manifest)
     with pytest.raises(core.jobs.datasets.DatasetError, match="is not empty"):
-        core.jobs.datasets.launch("tiny", out=job.output, endpoint_url=aws_env)
+        core.jobs.processing.launch("tiny", out=job.output, endpoint_url=aws_env)
     with pytest.raises(core.jobs.datasets.DatasetError, match="give --out s3://"):
-        core.jobs.datasets.launch("tiny", out="data/built/tiny", endpoint_url=aws_env)
+        core.jobs.processing.launch("tiny", out="data/built/tiny", endpoint_url=aws_env)
 
 
 def test_a_local_build_can_go_to_s3(core, aws_env, workdir):
@@ -252,10 +254,10 @@ def test_data_build_remote_command(core, cli, aws_env, workdir, training_image):
 def test_the_staged_processing_code_builds_and_fingerprints_as_the_job_would(core, workdir, tmp_path):
     """The job's entry point, run with only the code a job gets and the standard library (no site-packages)."""
     add_data_set(workdir, "tiny")
-    code = core.jobs.datasets.stage("tiny", tmp_path / "code", {"job": "job-1", "git_commit": "abc123"})
+    code = core.jobs.data_staging.stage("tiny", tmp_path / "code", {"job": "job-1", "git_commit": "abc123"})
     out = tmp_path / "output"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    entry = [sys.executable, "-S", str(code / core.jobs.datasets.ENTRY), str(out)]
+    entry = [sys.executable, "-S", str(code / core.jobs.data_staging.ENTRY), str(out)]
     done = subprocess.run(entry, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert f"built {code}" in done.stdout  # the script runs in its own folder
@@ -263,4 +265,4 @@ def test_the_staged_processing_code_builds_and_fingerprints_as_the_job_would(cor
     assert manifest["fingerprint"] == core.basics.fingerprint.of(out).value and manifest["files"] == 2
     assert (manifest["data_set"], manifest["job"], manifest["git_commit"]) == ("tiny", "job-1", "abc123")
     with pytest.raises(core.jobs.datasets.DatasetError, match="not empty"):
-        core.jobs.datasets.stage("tiny", code)
+        core.jobs.data_staging.stage("tiny", code)

@@ -33,7 +33,7 @@ def test_deploy_uploads_the_bundle_and_creates_the_endpoint_stack(core, aws_env,
     assert done.action == "CREATE" and done.uploaded
     bucket, key = done.bundle_uri[5:].split("/", 1)
     head = boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)
-    assert head["Metadata"]["sha256"] == core.cloud.deploy.sha256(path)
+    assert head["Metadata"]["sha256"] == core.cloud.uploads.sha256(path)
     assert key.startswith(f"{core.basics.project.settings().RESOURCE_PREFIX}/{model}/bundles/")
     cfn = boto3.client("cloudformation", endpoint_url=aws_env)
     assert cfn.describe_stacks(StackName=done.stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
@@ -93,7 +93,7 @@ def test_large_bundles_are_uploaded_in_parts(core, aws_env, bundle, tmp_path):
     large.write_bytes(bytes(range(256)) * (40 * 2**20 // 256))  # 40 MiB: three 16 MiB parts
     seen = []
     config = core.cloud.aws.load(aws_env)
-    uri, uploaded = core.cloud.deploy.upload_bundle(
+    uri, uploaded = core.cloud.uploads.upload_bundle(
         core.cloud.aws.client(config, "s3"), config, model, large, seen.append
     )
     bucket, key = uri[5:].split("/", 1)
@@ -185,7 +185,7 @@ def test_training_job_is_created_and_its_model_fetched_as_a_run(core, aws_env, w
     bucket, key = source[5:].split("/", 1)
     assert boto3.client("s3", endpoint_url=aws_env).head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
     with pytest.raises(core.cloud.aws.AwsError, match="has no model yet"):
-        core.jobs.remote.fetch_model(model, {**described, "TrainingJobStatus": "InProgress"}, aws_env)
+        core.jobs.job_files.fetch_model(model, {**described, "TrainingJobStatus": "InProgress"}, aws_env)
 
 
 def test_a_finished_jobs_model_becomes_a_local_run(core, aws_env, trained_run, workdir, monkeypatch, tmp_path):
@@ -201,13 +201,13 @@ def test_a_finished_jobs_model_becomes_a_local_run(core, aws_env, trained_run, w
     job = {"TrainingJobName": "job-1", "TrainingJobStatus": "Completed"}
     job["ModelArtifacts"] = {"S3ModelArtifacts": f"s3://{config.bucket}/{key}"}
     monkeypatch.chdir(workdir)
-    run_dir = core.jobs.remote.fetch_model(model, job, aws_env)
+    run_dir = core.jobs.job_files.fetch_model(model, job, aws_env)
     assert core.catalog.runs.find_run(model) == run_dir
     core.bundling.bundle.build(model, run_dir, tmp_path / "bundle.tar.gz")  # ready for bundle and deploy
 
 
 def test_invoke_calls_the_endpoint(core, aws_env):
-    body, _ = core.jobs.remote.invoke("any-endpoint", b"0.5,0.1", "text/csv", "application/json", aws_env)
+    body, _ = core.cloud.endpoints.invoke("any-endpoint", b"0.5,0.1", "text/csv", "application/json", aws_env)
     assert body  # moto answers invocations with a canned body; real answers are tested locally
 
 

@@ -114,7 +114,7 @@ def test_async_endpoints_on_gpu_instances_get_the_gpu_image(core):
 
 def test_invoking_an_async_endpoint_puts_the_request_in_s3_and_returns_the_answer(core, aws_env):
     """moto queues nothing: it writes a canned answer at once to the OutputLocation it returns."""
-    body, _ = core.jobs.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async", "probe")
+    body, _ = core.cloud.endpoints.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async", "probe")
     assert json.loads(body) == {"default": "response"}
     config = core.cloud.aws.load(aws_env)
     s3 = boto3.client("s3", endpoint_url=aws_env)
@@ -129,9 +129,11 @@ def test_a_failed_async_request_is_a_clear_error(core, aws_env):
     )
     urllib.request.urlopen(request)
     with pytest.raises(core.cloud.aws.AwsError, match="failed on the request: the model's code failed"):
-        core.jobs.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async", "probe", timeout=5)
+        core.cloud.endpoints.invoke(
+            "any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async", "probe", timeout=5
+        )
     with pytest.raises(core.cloud.aws.AwsError, match="is async: name the model"):
-        core.jobs.remote.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async")
+        core.cloud.endpoints.invoke("any", b"0.5,0.1", "text/csv", "application/json", aws_env, "async")
 
 
 @pytest.mark.parametrize(

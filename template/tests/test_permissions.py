@@ -80,7 +80,7 @@ def deploy(core, bundle: Path, stage: str):
 def upload(core, bundle: Path) -> str:
     """What promote does first: the bundle into the project's bucket; its S3 URI."""
     config = core.cloud.aws.load()
-    return core.cloud.deploy.upload_bundle(core.cloud.aws.client(config, "s3"), config, MODEL, bundle, lambda n: None)[
+    return core.cloud.uploads.upload_bundle(core.cloud.aws.client(config, "s3"), config, MODEL, bundle, lambda n: None)[
         0
     ]
 
@@ -111,7 +111,7 @@ def dev_deployment(core, project, recorder, bundle, published):
 def invocation(core, project, recorder, dev_deployment) -> bytes:
     with acting_as(project, "dev", recorder):
         endpoint = core.cloud.aws.load().endpoint_name(MODEL, "dev")
-        return core.jobs.remote.invoke(endpoint, b"0.5,0.1", "text/csv", "application/json", None)[0]
+        return core.cloud.endpoints.invoke(endpoint, b"0.5,0.1", "text/csv", "application/json", None)[0]
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +224,7 @@ def test_the_dev_role_cannot_upload_bundles(core, project, bundle, tmp_path):
 
 def test_the_dev_role_cannot_invoke_prod_endpoints(core, project):
     with acting_as(project, "dev"), pytest.raises(core.cloud.aws.AwsError, match="403"):
-        core.jobs.remote.invoke(
+        core.cloud.endpoints.invoke(
             core.cloud.aws.load().endpoint_name(MODEL, "prod"), b"0.5,0.1", "text/csv", "text/csv", None
         )
 
@@ -254,7 +254,7 @@ def test_a_403_for_a_missing_bundle_is_one_line_naming_the_key_and_permission(co
     with acting_as(project, "dev"), iam.handler("before-send.s3.HeadObject", forbidden):
         with pytest.raises(core.cloud.aws.AwsError) as raised:
             deploy(core, bundle, "dev")
-        key = core.cloud.aws.load().key(MODEL, "bundles", core.cloud.deploy.sha256(bundle)[:16], "model.tar.gz")
+        key = core.cloud.aws.load().key(MODEL, "bundles", core.cloud.uploads.sha256(bundle)[:16], "model.tar.gz")
     message = str(raised.value)
     assert key in message and "s3:ListBucket" in message and "\n" not in message
 

@@ -78,7 +78,7 @@ def test_without_a_lock_nothing_is_pinned(core, tmp_path):
 @pytest.mark.parametrize("model", ["probe"])
 def test_a_bundles_requirements_come_from_the_lock(core, model):
     pins = core.basics.pins.locked(LOCK)
-    text = core.bundling.sources.requirements(model, "header")
+    text = core.bundling.sources.requirements(core.catalog.model.find(model), "header")
     for requirement in core.bundling.sources.CORE_REQUIREMENTS:
         name = core.basics.pins.canonical(Requirement(requirement).name)
         assert all(f"=={pin.removeprefix('==')}" in text for pin in pins[name]), text

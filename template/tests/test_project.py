@@ -58,7 +58,7 @@ def test_the_team_core_is_the_core_itself_however_it_is_imported(core, team):
 
 
 def test_bundles_and_jobs_ship_the_core_and_the_team_package(core, team):
-    shipped = core.bundling.sources.package_files("probe")
+    shipped = core.bundling.sources.package_files(core.catalog.model.find("probe"))
     own = core.basics.project.CORE
     assert {f"{own}/__init__.py", f"{own}/core/basics/project.py", f"{TEAM}/__init__.py", f"{TEAM}/settings.py"} <= set(
         shipped
@@ -70,4 +70,6 @@ def test_bundles_and_jobs_ship_the_core_and_the_team_package(core, team):
         f"from {TEAM}.models.probe import inference as handlers" in entry
         and f"from {own}.core.inference import handling" in entry
     )
-    assert f"from {TEAM}.models.probe.train import main" in core.jobs.staging.entry_point("probe")
+    assert f"from {TEAM}.models.probe.train import main" in core.jobs.staging.entry_point(
+        core.catalog.model.find("probe")
+    )

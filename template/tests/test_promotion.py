@@ -83,7 +83,9 @@ def test_one_artifact_goes_from_registration_to_dev_to_prod_and_rolls_back(
     assert promoted(cli, model, "--run", first_run.name)["arn"] == first["arn"]  # the same bundle: no new version
     bucket, key = first["bundle_uri"][len("s3://") :].split("/", 1)
     stored = boto3.client("s3", endpoint_url=aws_env).get_object(Bucket=bucket, Key=key)["Body"].read()
-    assert hashlib.sha256(stored).hexdigest() == first["sha256"] == core.cloud.deploy.sha256(first_run / "model.tar.gz")
+    assert (
+        hashlib.sha256(stored).hexdigest() == first["sha256"] == core.cloud.uploads.sha256(first_run / "model.tar.gz")
+    )
 
     at(project)
     assert "no approved version" in cli("deploy", model, "--stage", "prod").output

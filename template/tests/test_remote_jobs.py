@@ -106,13 +106,13 @@ def test_several_instances_or_gpus_make_a_torch_distributed_job(core, instance_t
 
 def test_torchrun_arguments_follow_the_hosts_environment(core):
     one = {"SM_HOSTS": '["algo-1"]', "SM_CURRENT_HOST": "algo-1", "SM_NUM_GPUS": "0"}
-    assert core.jobs.staging.torchrun_arguments(one) == ["--nnodes", "1", "--nproc_per_node", "1"]
+    assert core.jobs.hosts.torchrun_arguments(one) == ["--nnodes", "1", "--nproc_per_node", "1"]
     second_of_two = {"SM_HOSTS": '["algo-1", "algo-2"]', "SM_CURRENT_HOST": "algo-2", "SM_NUM_GPUS": "8"}
-    assert core.jobs.staging.torchrun_arguments(second_of_two) == [
+    assert core.jobs.hosts.torchrun_arguments(second_of_two) == [
         "--nnodes", "2", "--nproc_per_node", "8",
         "--master_addr", "algo-1", "--master_port", "7777", "--node_rank", "1",
     ]  # fmt: skip
-    local = core.jobs.staging.torchrun_arguments(second_of_two, master_port=29400, master_addr="127.0.0.1")
+    local = core.jobs.hosts.torchrun_arguments(second_of_two, master_port=29400, master_addr="127.0.0.1")
     assert local[4:] == ["--master_addr", "127.0.0.1", "--master_port", "29400", "--node_rank", "1"]
 
 
@@ -238,7 +238,7 @@ def reporter(core, monkeypatch):
 
 def test_a_local_job_lays_out_every_channel_on_every_host(core, workdir, reporter):
     overrides = [f"data.validation={DATA}", "data.test=data/samples/probe", "remote.instance_type=ml.c5.xlarge"]
-    run_dir = core.jobs.staging.run_local_job(MODEL, probe_config(core, *overrides), {"trainer.max_epochs": "2"})
+    run_dir = core.jobs.emulator.run_local_job(MODEL, probe_config(core, *overrides), {"trainer.max_epochs": "2"})
     seen = json.loads((run_dir / "algo-1.json").read_text())
     assert seen["files"] == ["test/points.csv", "train/points.csv", "validation/points.csv"]
     env = seen["env"]
@@ -256,12 +256,12 @@ def test_a_local_job_lays_out_every_channel_on_every_host(core, workdir, reporte
 
 def test_a_local_job_refuses_data_in_s3(core, workdir):
     with pytest.raises(core.jobs.staging.JobError, match=r"in S3: train \(s3://bucket/data/\)"):
-        core.jobs.staging.run_local_job(MODEL, probe_config(core, "data.path=s3://bucket/data/"), {})
+        core.jobs.emulator.run_local_job(MODEL, probe_config(core, "data.path=s3://bucket/data/"), {})
 
 
 @pytest.mark.slow
 def test_a_two_host_local_job_runs_torchrun_on_each_host_as_sagemaker_would(core, workdir, reporter):
-    run_dir = core.jobs.staging.run_local_job(MODEL, probe_config(core, "remote.instance_count=2"), {})
+    run_dir = core.jobs.emulator.run_local_job(MODEL, probe_config(core, "remote.instance_count=2"), {})
     for number, host in enumerate(("algo-1", "algo-2")):
         seen = json.loads((run_dir / f"{host}.json").read_text())
         env = seen["env"]
@@ -278,14 +278,14 @@ def test_hosts_that_save_the_same_file_are_an_error(core, workdir, reporter, mon
     with pytest.raises(
         core.jobs.staging.JobError, match=r"algo-1 and algo-2 both wrote model\.pt: only rank 0 should save"
     ):
-        core.jobs.staging.run_local_job(MODEL, probe_config(core, "remote.instance_count=2"), {})
+        core.jobs.emulator.run_local_job(MODEL, probe_config(core, "remote.instance_count=2"), {})
 
 
 @pytest.mark.slow
 def test_a_two_host_torch_distributed_job_trains_the_probe_and_only_rank_0_saves(core, git_workdir, capfd):
     overrides = ["remote.instance_count=2", "trainer.max_epochs=3", "trainer.progress=false"]
     hyperparameters = dict(item.split("=", 1) for item in overrides)
-    run_dir = core.jobs.staging.run_local_job(MODEL, probe_config(core, *overrides), hyperparameters)
+    run_dir = core.jobs.emulator.run_local_job(MODEL, probe_config(core, *overrides), hyperparameters)
     printed = capfd.readouterr().out
     assert "rank 0/2" in printed and "rank 1/2" in printed  # one process on each host, one group
     [found] = sorted(p.parent for p in (git_workdir / "runs" / MODEL).glob("*/model.pt"))

@@ -53,6 +53,17 @@ def test_staging_refuses_a_folder_with_files(core, model, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
 
 
+def test_a_model_is_found_once_with_its_folder_modules_and_contract(core, model, tmp_path):
+    found = core.catalog.model.find(model)
+    assert found.folder == core.catalog.registry.folder(model)
+    assert found.module("train") is core.catalog.registry.module(model, "train")
+    assert found.contract is core.catalog.contract.of(model)
+    staged = core.jobs.staging.stage(found, tmp_path / "source")  # what launching a job hands down
+    assert (staged / "train.py").read_text() == core.jobs.staging.entry_point(found)
+    with pytest.raises(core.catalog.registry.UnknownModelError, match="unknown model 'nope'"):
+        core.catalog.model.find("nope")
+
+
 @pytest.mark.slow
 def test_staged_entry_point_runs_as_a_training_job(core, model, workdir):
     """`python train.py --<hp> <value>` with the SM_* environment, as SageMaker's toolkit runs it."""
@@ -92,7 +103,7 @@ def test_job_hyperparameters_override_arguments_which_override_config_yaml(core,
 @pytest.mark.slow
 def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_commit):
     workdir = git_workdir
-    run_dir = core.jobs.staging.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "3"})
+    run_dir = core.jobs.emulator.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "3"})
     assert [workdir / run_dir] == finished_runs(workdir, model)
     provenance = json.loads((run_dir / "run.json").read_text())  # the job has no checkout, yet knows its commit
     assert (provenance["git_commit"], provenance["git_dirty"]) == (head_commit, False)
@@ -104,7 +115,7 @@ def test_local_sagemaker_job_becomes_a_local_run(core, model, git_workdir, head_
 @pytest.mark.slow
 def test_failed_local_job_is_a_clear_error(core, model, workdir):
     with pytest.raises(core.jobs.staging.JobError, match="failed with exit code"):
-        core.jobs.staging.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "many"})
+        core.jobs.emulator.run_local_job(model, run_config(core, model), {"trainer.max_epochs": "many"})
 
 
 @pytest.mark.slow

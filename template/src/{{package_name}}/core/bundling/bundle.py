@@ -29,6 +29,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 from ..basics import project
 from ..basics.errors import ProjectError, one_line
 from ..catalog import contract, runs
+from ..catalog.model import find
 from . import sources
 
 COMPRESSIONS = ("gzip", "none")
@@ -80,9 +81,10 @@ def members(model: str, run_dir: Path) -> dict[str, bytes | Path]:
     names = dict.fromkeys([*runs.SERVED, *contract.of(model).artifacts])
     files: dict[str, bytes | Path] = {name: sources.artifact(run_dir, name) for name in names}
     files["code/inference.py"] = entry_point(model).encode()
+    found = find(model)  # the handle sources take
     header = "Installed by the serving container at start-up; the image has torch and numpy."
-    files["code/requirements.txt"] = sources.requirements(model, header).encode()
-    files.update({f"code/{name}": path for name, path in sources.package_files(model).items()})
+    files["code/requirements.txt"] = sources.requirements(found, header).encode()
+    files.update({f"code/{name}": path for name, path in sources.package_files(found).items()})
     return files
 
 

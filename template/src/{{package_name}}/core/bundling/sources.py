@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..basics import pins, project
 from ..basics.errors import ProjectError
-from ..catalog import registry
+from ..catalog.model import Model
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # the core library's package
 LEFT_OUT = (
@@ -37,24 +37,26 @@ class UnshippableError(ProjectError):
     """A file that must not leave the project: a secret, junk, or a link to elsewhere."""
 
 
-def package_files(model: str) -> dict[str, Path]:
+def package_files(model: Model) -> dict[str, Path]:
     """`<package>/...` relative names -> source files, for `model`: the core's package, then the project's."""
-    model_dir, core_dir = registry.folder(model), PACKAGE_DIR / "core"
+    core_dir = PACKAGE_DIR / "core"
     project_dir = Path(project.models().__file__).resolve().parents[1]
     files = {f"{project.CORE}/__init__.py": PACKAGE_DIR / "__init__.py"}
     files |= {f"{project.CORE}/core/{_relative(path, core_dir)}": path for path in _tree(core_dir)}
     for part in ("__init__.py", "settings.py", "models/__init__.py"):
         files[f"{project.package()}/{part}"] = project_dir / part
-    files |= {f"{project.package()}/models/{model}/{_relative(path, model_dir)}": path for path in _tree(model_dir)}
+    files |= {
+        f"{project.package()}/models/{model.name}/{_relative(path, model.folder)}": path for path in _tree(model.folder)
+    }
     return files
 
 
-def requirements(model: str, header: str, extra: tuple[str, ...] = ()) -> str:
+def requirements(model: Model, header: str, extra: tuple[str, ...] = ()) -> str:
     """A requirements.txt for `model`'s code in a job or a bundle: core's needs, `extra`, then the model's own.
 
     Each is pinned to the version in the project's lock file when it has one (core/basics/pins.py).
     """
-    own = (registry.folder(model) / "requirements.txt").read_text().splitlines()
+    own = (model.folder / "requirements.txt").read_text().splitlines()
     lines = [line.strip() for line in own if line.strip() and not line.lstrip().startswith("#")]
     return "\n".join([f"# {header}", *pins.pin([*CORE_REQUIREMENTS, *extra, *lines])]) + "\n"
 

@@ -1,7 +1,7 @@
 """Deploy the project stack (infra/project.yaml) once per account and region, and record its outputs.
 
 The stack (`<prefix>-project` by default) goes through a change set like a model stack does
-(core/cloud/deploy.py), with CAPABILITY_IAM for its roles. Parameters come from the template itself:
+(core/cloud/stacks.py), with CAPABILITY_IAM for its roles. Parameters come from the template itself:
 ProjectName is the resource prefix, the options given set theirs, and any other parameter keeps
 the value the stack already has. Its outputs land in `infra/accounts/<account>-<region>.json`
 (core/cloud/accounts.py), where `aws.load()` finds them.
@@ -10,35 +10,27 @@ the value the stack already has. Its outputs land in `infra/accounts/<account>-<
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import botocore.exceptions
 
 from ..basics import project
-from . import accounts, aws, deploy
+from . import accounts, aws, stacks
 
 TEMPLATE = Path("infra") / "project.yaml"
 CAPABILITIES = ("CAPABILITY_IAM",)
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 OIDC_HOST = "token.actions.githubusercontent.com"
-POLL_SECONDS = 3.0
 
 
-@dataclass
-class Bootstrapped:
-    """What a bootstrap did."""
+@dataclass(kw_only=True)
+class Bootstrapped(stacks.StackChange):
+    """What a bootstrap did: the project stack's change, where it is, and the accounts file it wrote."""
 
-    stack: str
     account: str
     region: str
-    action: str  # CREATE, UPDATE, NONE (nothing changed) or DRY-RUN
-    parameters: dict[str, str]
-    changes: list[tuple[str, str, str]] = field(default_factory=list)
-    outputs: dict[str, str] = field(default_factory=dict)
     written: Path | None = None  # the accounts file (None on a dry run)
     file_changed: bool = False
 
@@ -60,9 +52,10 @@ def bootstrap(
     cfn = aws.client(config, "cloudformation")
     account = _call(lambda: aws.client(config, "sts").get_caller_identity()["Account"])
     parameters, changed, capabilities = _plan(config, cfn, stack, template, {"ProjectName": config.prefix, **choices})
-    with _stack_events(cfn, stack, progress, enabled=not dry_run):
-        action, changes, outputs = deploy.apply_stack(cfn, stack, template, changed, dry_run, capabilities)
-    done = Bootstrapped(stack, account, config.region, action, parameters, changes, outputs)
+    with stacks.watch(cfn, stack, progress, enabled=not dry_run):
+        change = stacks.apply_stack(cfn, stack, template, changed, dry_run, capabilities)
+    shown = vars(change) | {"parameters": parameters}  # every parameter, not only those sent
+    done = Bootstrapped(**shown, account=account, region=config.region)
     if not dry_run:
         done.written, done.file_changed = _record(done)
     return done
@@ -143,55 +136,14 @@ def _existing_oidc_provider(config: aws.AwsConfig, cfn, stack: str, parameters: 
 
 def _stack(cfn, stack: str) -> dict:
     """The live stack's parameters and physical resource ids ({} if there is none)."""
-    try:
-        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-    except botocore.exceptions.ClientError as error:
-        if "does not exist" in aws.explain(error):
-            return {}
-        raise aws.AwsError(aws.explain(error)) from error
-    if described["StackStatus"] == "REVIEW_IN_PROGRESS":
+    described = stacks.describe(cfn, stack)
+    if described is None or described["StackStatus"] == "REVIEW_IN_PROGRESS":
         return {}
     resources = cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
     return {
         "parameters": {item["ParameterKey"]: item["ParameterValue"] for item in described.get("Parameters", [])},
         "resources": [item.get("PhysicalResourceId") for page in resources for item in page["StackResourceSummaries"]],
     }
-
-
-@contextmanager
-def _stack_events(cfn, stack: str, progress: Callable[[dict], None], enabled: bool) -> Iterator[None]:
-    """Pass each new event of `stack` to `progress`, oldest first, while the block runs (and once after it)."""
-    if not enabled:
-        yield
-        return
-    seen = {event["EventId"] for event in _recent_events(cfn, stack)}
-    stop = threading.Event()
-
-    def poll() -> None:
-        while True:
-            stopping = stop.wait(POLL_SECONDS)
-            for event in reversed(_recent_events(cfn, stack)):
-                if event["EventId"] not in seen:
-                    seen.add(event["EventId"])
-                    progress(event)
-            if stopping:
-                return
-
-    tail = threading.Thread(target=poll, name="stack-events", daemon=True)
-    tail.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        tail.join()
-
-
-def _recent_events(cfn, stack: str) -> list[dict]:
-    """The newest page of the stack's events, newest first ([] while there is no stack)."""
-    try:
-        return cfn.describe_stack_events(StackName=stack)["StackEvents"]
-    except botocore.exceptions.ClientError:
-        return []
 
 
 def _call(request: Callable):

@@ -77,11 +77,10 @@ def register(sagemaker, group: str, bundle: Bundle) -> Version:
     for known in versions(sagemaker, group):
         if known.sha256 == bundle.sha256:
             return known
-    container = {"Image": bundle.image, "Environment": SERVING_ENVIRONMENT}
-    if bundle.compression == "none":
-        container["ModelDataSource"] = {
-            "S3DataSource": {"S3Uri": bundle.uri, "S3DataType": "S3Prefix", "CompressionType": "None"}
-        }
+    container: dict = {"Image": bundle.image, "Environment": SERVING_ENVIRONMENT}
+    if bundle.compression == "none":  # an S3 prefix, loaded without unpacking
+        source = {"S3Uri": bundle.uri, "S3DataType": "S3Prefix", "CompressionType": "None"}
+        container["ModelDataSource"] = {"S3DataSource": source}
     else:
         container["ModelDataUrl"] = bundle.uri
     request = {
@@ -154,7 +153,8 @@ def choose(found: list[Version], group: str, number: int | None, approved_only: 
     if number is not None:
         match = [version for version in found if version.number == number]
         if not match:
-            raise RegistryError(f"{group} has no version {number} (versions: {_numbers(found)})")
+            numbers = ", ".join(str(version.number) for version in found) or "none"
+            raise RegistryError(f"{group} has no version {number} (versions: {numbers})")
         if approved_only and match[0].status != APPROVED:
             raise RegistryError(f"{group} version {number} is {match[0].status}: approve it first")
         return match[0]
@@ -191,10 +191,6 @@ def _metadata(bundle: Bundle) -> dict[str, str]:
     for name, value in list(bundle.metrics.items())[: MAX_METADATA - len(metadata)]:
         metadata[f"{METRIC}{re.sub(r'[^A-Za-z0-9_.:/=+@ -]', '_', name)}"[:128]] = json.dumps(value)
     return metadata
-
-
-def _numbers(found: list[Version]) -> str:
-    return ", ".join(str(version.number) for version in found) or "none"
 
 
 def _missing(error: botocore.exceptions.ClientError) -> bool:

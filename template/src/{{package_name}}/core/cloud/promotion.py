@@ -27,7 +27,7 @@ from ..bundling import bundle as bundles
 from ..catalog import contract, registry, runs
 from ..hosting import local_endpoint
 from ..inference import client
-from . import aws, deploy, packages
+from . import aws, deploy, packages, uploads
 
 
 class GateError(ProjectError):
@@ -103,13 +103,13 @@ def publish(candidate: Candidate, endpoint_url: str | None, progress: Callable[[
     settings = aws.load(endpoint_url)
     image = deploy.serving_image(model_config(model).deploy, settings.region)
     s3, sagemaker = aws.client(settings, "s3"), aws.client(settings, "sagemaker")
-    upload = deploy.upload_folder if candidate.compression == "none" else deploy.upload_bundle
+    upload = uploads.upload_folder if candidate.compression == "none" else uploads.upload_bundle
     uri, uploaded = upload(s3, settings, model, bundle_path, progress)
-    stored = deploy.stored_version(s3, settings, uri)
+    stored = uploads.stored_version(s3, settings, uri)
     declared = contract.of(model)
     registered = packages.Bundle(
         uri=uri,
-        sha256=deploy.folder_sha256(bundle_path) if bundle_path.is_dir() else deploy.sha256(bundle_path),
+        sha256=uploads.folder_sha256(bundle_path) if bundle_path.is_dir() else uploads.sha256(bundle_path),
         image=image,
         compression=candidate.compression,
         metrics=candidate.metrics,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..basics import project
 from ..catalog import registry, selection
-from . import aws, packages
+from ..inference import codecs
+from . import aws, endpoints, packages
 from . import deploy as deploying
 
 
@@ -60,3 +62,15 @@ def serves(parameters: dict[str, str], version: packages.Version) -> bool:
     if parameters.get("ModelPackageArn"):
         return parameters["ModelPackageArn"] == version.arn
     return bool(parameters) and parameters.get("ModelDataUrl") == version.bundle_uri
+
+
+def invoke(model: str, stage: str, data_file: Path, content_type: str | None, endpoint_url: str | None) -> bytes:
+    """The answer of MODEL's endpoint on `stage` to the body in `data_file` (media type: from its extension)."""
+    registry.folder(model)
+    kind = content_type or codecs.media_type_of(data_file)
+    endpoint = aws.load(endpoint_url).endpoint_name(model, stage)
+    endpoint_type = selection.model_config(model).deploy.endpoint_type  # async endpoints answer through S3
+    body, _ = endpoints.invoke(
+        endpoint, data_file.read_bytes(), kind, "application/json", endpoint_url, endpoint_type, model
+    )
+    return body

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from ..basics import fingerprint
 from ..basics.errors import ProjectError
-from ..jobs import datasets
+from ..jobs import datasets, processing
 from . import printing
 from .console import user_errors
 from .options import EndpointUrlOpt
@@ -51,10 +51,10 @@ def build(
         if not remote:
             _print_built(datasets.build(name, out_path, endpoint_url))
             return
-        job = datasets.launch(name, out_path, list(overrides or []), endpoint_url)
+        job = processing.launch(name, out_path, list(overrides or []), endpoint_url)
         out.print(f"processing job [bold]{job.name}[/bold] created; it builds data set {name} into {job.output}")
         if wait:
-            _print_built(datasets.wait(job.name, endpoint_url))
+            _print_built(processing.wait(job.name, endpoint_url))
 
 
 @app.command(name="fingerprint")

@@ -11,10 +11,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from ..catalog import registry, selection
-from ..cloud import aws, promotion, stages
-from ..inference import codecs
-from ..jobs import remote
+from ..catalog import selection
+from ..cloud import promotion, stages
 from . import printing
 from .console import err, out, user_errors
 from .options import (
@@ -114,12 +112,7 @@ def invoke(
 ) -> None:
     """Call MODEL's deployed endpoint with a request body from a file."""
     with user_errors():
-        registry.folder(model)
-        kind = content_type or codecs.media_type_of(data_file)
-        endpoint = aws.load(endpoint_url).endpoint_name(model, stage.value)
-        endpoint_type = selection.model_config(model).deploy.endpoint_type  # async endpoints answer through S3
-        request = (data_file.read_bytes(), kind, "application/json")
-        body, _ = remote.invoke(endpoint, *request, endpoint_url, endpoint_type, model)
+        body = stages.invoke(model, stage.value, data_file, content_type, endpoint_url)
     print(body.decode(errors="replace"))
 
 

@@ -1,7 +1,7 @@
 """The part of a data set's build that runs where the build runs: here, or in a SageMaker Processing job.
 
 `run` runs a build script as `python <script> --out <folder>` and writes the manifest of what it
-wrote; `job_main` is a Processing job's entry point around it (see core/jobs/datasets.py). A job ships
+wrote; `job_main` is a Processing job's entry point around it (see core/jobs/processing.py). A job ships
 this module with only what it imports (fingerprint.py, errors.py), which need nothing but the
 standard library: the job's image has none of the project's dependencies.
 """

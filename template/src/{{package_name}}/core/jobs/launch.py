@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..basics import config
 from ..catalog import selection
-from . import remote, staging
+from . import emulator, job_files, remote, staging
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def stage(model: str, dest: Path) -> Path:
 
 def local_job(model: str, overrides: list[str]) -> Path:
     """Run MODEL's training job as a local stand-in for SageMaker, on `remote.instance_count` local hosts."""
-    return staging.run_local_job(model, selection.model_config(model, overrides), hyperparameters(overrides))
+    return emulator.run_local_job(model, selection.model_config(model, overrides), hyperparameters(overrides))
 
 
 def remote_job(model: str, overrides: list[str], endpoint_url: str | None) -> Launched:
@@ -40,4 +40,4 @@ def remote_job(model: str, overrides: list[str], endpoint_url: str | None) -> La
 
 def fetch_when_done(model: str, job: str, endpoint_url: str | None) -> Path:
     """Wait for `job` to finish, then fetch its model as a run of MODEL."""
-    return remote.fetch_model(model, remote.wait_for_training(job, endpoint_url), endpoint_url)
+    return job_files.fetch_model(model, remote.wait_for_training(job, endpoint_url), endpoint_url)
