@@ -221,7 +221,8 @@ def test_cli_promotes_a_trained_model_deploys_it_and_invokes_it(core, aws_env, w
     def cli(*args):
         return CliRunner().invoke(app, [*map(str, args), "--endpoint-url", aws_env])
 
-    assert cli("train", model, "trainer.max_epochs=2", "trainer.progress=false").exit_code == 0
+    trained = CliRunner().invoke(app, ["train", model, "trainer.max_epochs=2", "trainer.progress=false"])
+    assert trained.exit_code == 0, trained.output
     promoted = cli("promote", model)
     assert promoted.exit_code == 0, promoted.output
     assert "gate passed: val_accuracy = " in promoted.output and "version 1 (PendingManualApproval)" in promoted.output

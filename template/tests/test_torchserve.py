@@ -144,7 +144,7 @@ def members(group: int) -> list[psutil.Process]:
 def test_two_projects_serve_at_once_and_sigterm_leaves_nothing_behind(core, package, probe_bundle, tmp_path):
     """Two projects' `serve --engine torchserve` side by side: each answers; SIGTERM stops one whole
     (no process of its group, its port free, its temporary folder empty) and the other goes on."""
-    source = Path(core.hosting.torchserve.__file__).resolve().parents[2]
+    source = Path(core.hosting.torchserve.__file__).resolve().parents[3]
     other = tmp_path / "other-project" / "src"
     shutil.copytree(source / package, other / package, ignore=shutil.ignore_patterns("__pycache__"))
     ports = [core.inference.client.free_port(), core.inference.client.free_port()]
@@ -203,7 +203,7 @@ def test_a_model_that_cannot_load_fails_serve_in_one_line_with_its_error(core, p
     broken = "def model_fn(model_dir):\n    raise RuntimeError('the weights are corrupt')\n\n\n"
     broken += "def transform_fn(model, data, content_type, accept):\n    return data\n"
     (model_dir / "code" / "inference.py").write_text(broken)
-    source = Path(core.hosting.torchserve.__file__).resolve().parents[2]
+    source = Path(core.hosting.torchserve.__file__).resolve().parents[3]
     process, out = serve(package, source, model_dir, core.inference.client.free_port(), tmp_path)
     try:
         assert process.wait(timeout=120) == 2

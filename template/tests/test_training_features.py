@@ -171,10 +171,11 @@ KILLED_RUN = """
 import os, signal, sys
 sys.path[:0] = [{src!r}, {tests!r}]
 from test_training_features import data, fit, network, settings
-from types import SimpleNamespace
 from pathlib import Path
 import importlib
-core = SimpleNamespace(**{{m: importlib.import_module({package!r} + ".core." + m) for m in {modules!r}}})
+core = importlib.import_module({package!r} + ".core")
+for module in {modules!r}:
+    importlib.import_module({package!r} + ".core." + module)
 calls = 0
 def loss(outputs, targets):
     global calls
@@ -194,7 +195,7 @@ core.trainer.training.fit(network(dropout=0.3), loss, *data(shuffle=True), cfg, 
 def test_a_killed_run_resumes_to_the_uninterrupted_result(core, package, tmp_path):
     """Killed after epoch 3 (SIGKILL, no clean-up), resumed: the same weights as a run never stopped."""
     src, tests = str(core.trainer.training.__file__).rsplit(f"/{package}/", 1)[0], os.path.dirname(__file__)
-    modules = ["config", "contract", "environment", "training", "tracking"]
+    modules = ["basics.config", "catalog.contract", "trainer.environment", "trainer.training", "trainer.tracking"]
     script = KILLED_RUN.format(src=src, tests=tests, package=package, modules=modules, folder=str(tmp_path / "run"))
     killed = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True)
     assert killed.returncode == -9, killed.stderr

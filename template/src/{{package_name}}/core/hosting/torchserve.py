@@ -87,7 +87,7 @@ def spawn(model_dir: Path, scratch: Path, host: str, port: int, output: IO | Non
     module = f"{project.CORE}.core.hosting.supervisor"
     command = [sys.executable, "-m", module, str(Path(model_dir).resolve()), "--scratch", str(scratch)]
     command += ["--host", host, "--port", str(port), "--parent", str(os.getpid())]
-    source = str(Path(__file__).resolve().parents[2])  # where this package is, installed or not
+    source = str(Path(__file__).resolve().parents[3])  # where this package is, installed or not
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen(command, env=env, start_new_session=True, stdout=output, stderr=output)
 
