@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import codecs, instances
-from .codecs import CSV, JSON, PayloadError, Request, media_type
+from . import codecs, decoders, encoders, instances
+from .codecs import media_type
+from .media import CSV, JSON, PayloadError, Request
 
 __all__ = ["CSV", "JSON", "PayloadError", "decode", "encode", "feature_matrix", "media_type"]
 
-DECODERS = {JSON: codecs.decode_json, CSV: codecs.decode_csv}
-ENCODERS = {JSON: codecs.encode_json}
+DECODERS = {JSON: decoders.decode_json, CSV: decoders.decode_csv}
+ENCODERS = {JSON: encoders.encode_json}
 
 
 def decode(body: str | bytes, content_type: str | None) -> Request:
