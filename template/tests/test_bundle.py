@@ -50,8 +50,20 @@ def test_bundle_has_the_container_layout(core, model, trained_run, package, tmp_
     assert f"from {package}.models.{model} import inference as handlers" in entry
     assert "model_fn = handlers.model_fn" in entry and "transform_fn = handling.transform_fn(handlers)" in entry
     assert "input_fn" not in entry
+    assert core.bundling.scripts.PLACEHOLDER.search(entry) is None  # its template, filled in whole
     required = [line.split(">")[0].split("=")[0].strip() for line in requirements.splitlines()]
     assert "torch" not in required and {"omegaconf", "python-mimeparse"} <= set(required)
+
+
+def test_a_script_template_is_filled_in_whole_or_refused(core, tmp_path, monkeypatch):
+    monkeypatch.setattr(core.bundling.scripts, "TEMPLATES", tmp_path)
+    (tmp_path / "job.py").write_text('"""Job __NAME__."""\n\nif __name__ == "__main__":\n    run(__DETAILS__)\n')
+    filled = core.bundling.scripts.render("job.py", NAME="build", DETAILS=repr({"rows": 3}))
+    assert filled == '"""Job build."""\n\nif __name__ == "__main__":\n    run({\'rows\': 3})\n'
+    with pytest.raises(ValueError, match=r"missing values \['DETAILS'\], unused values \[\]"):
+        core.bundling.scripts.render("job.py", NAME="build")
+    with pytest.raises(ValueError, match=r"unused values \['EXTRA'\]"):
+        core.bundling.scripts.render("job.py", NAME="build", DETAILS="{}", EXTRA="1")
 
 
 def test_bundle_bytes_are_reproducible(core, model, trained_run, tmp_path):

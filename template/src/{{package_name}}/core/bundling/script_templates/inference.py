@@ -1,4 +1,4 @@
-# Written by `bundle` from core/bundling/script_templates/inference.py (its __UPPER_CASE__ names filled in).
+# Written by `bundle` from core/bundling/script_templates/inference.py (see core/bundling/scripts.py).
 """SageMaker entry point of model '__MODEL__': written by `bundle`, edit __PACKAGE__.models.__MODEL__.inference.
 
 Core library: __CORE__ __CORE_VERSION__.
