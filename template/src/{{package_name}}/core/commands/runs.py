@@ -22,7 +22,11 @@ def list_runs(model: ModelArg, sort: SortOpt = None, goal: GoalOpt = None, all_r
     """List MODEL's finished runs, best first by its goal metric: metrics, the params that vary, commit, tracker run."""
     with user_errors():
         metric, direction = selection.ranking(model, sort, value(goal))
-        found = run_summaries.summaries(model, unfinished=True) if all_runs else run_summaries.ranked(model, metric, direction)
+        found = (
+            run_summaries.summaries(model, unfinished=True)
+            if all_runs
+            else run_summaries.ranked(model, metric, direction)
+        )
         unfinished = len(runs.every_run(model)) - len(runs.list_runs(model))
     if not found:
         out.print(f"model '{model}' has no {'run' if all_runs else 'finished run with ' + metric} yet")
