@@ -40,7 +40,7 @@ def test_add_model_with_a_starter_records_it_for_later_updates(project):
     folder = project / "src" / DEFAULT_PACKAGE / "models" / "reviews"
     answers = yaml.safe_load((folder / ".copier-answers.model.yml").read_text())
     assert answers["starter"] == "text-classifier"
-    assert "media.TEXT" in (folder / "contract.py").read_text()  # the text starter, not the default
+    assert "codecs.TEXT" in (folder / "contract.py").read_text()  # the text starter, not the default
     assert (project / "data" / "samples" / "reviews").is_dir()
 
 

@@ -78,10 +78,10 @@ def test_every_registered_type_decodes_its_own_kind_of_body(core):
 )
 def test_bad_bodies_of_every_codec_are_4xx_with_a_message(core, content_type, body, status, message):
     if status == 200:
-        assert core.inference.codecs.decode(body, content_type).media_type == "application/json"
+        assert core.inference.bodies.decode(body, content_type).media_type == "application/json"
         return
-    with pytest.raises(core.inference.media.PayloadError) as refused:
-        core.inference.codecs.decode(body, content_type)
+    with pytest.raises(core.inference.codecs.PayloadError) as refused:
+        core.inference.bodies.decode(body, content_type)
     assert refused.value.status_code == status and message in str(refused.value)
     assert "\n" not in str(refused.value)  # one line
 
@@ -98,7 +98,7 @@ def test_bad_bodies_of_every_codec_are_4xx_with_a_message(core, content_type, bo
     ],
 )
 def test_the_answer_type_follows_accept_with_q_values(core, accept, media_type):
-    body, chosen = core.inference.codecs.encode({"predictions": [{"label": "a", "probabilities": {"a": 1.0}}]}, accept)
+    body, chosen = core.inference.bodies.encode({"predictions": [{"label": "a", "probabilities": {"a": 1.0}}]}, accept)
     assert chosen == media_type
     if chosen == "text/csv":
         assert body == "label,probabilities.a\na,1.0\n"
@@ -108,8 +108,8 @@ def test_the_answer_type_follows_accept_with_q_values(core, accept, media_type):
 
 @pytest.mark.parametrize(("accept", "status"), [("text/html", 406), ("application/json;q=0", 406), ("garbage", 400)])
 def test_an_unsatisfiable_or_malformed_accept_is_refused(core, accept, status):
-    with pytest.raises(core.inference.media.PayloadError) as refused:
-        core.inference.codecs.encode({"predictions": []}, accept)
+    with pytest.raises(core.inference.codecs.PayloadError) as refused:
+        core.inference.bodies.encode({"predictions": []}, accept)
     assert refused.value.status_code == status
 
 
@@ -130,15 +130,15 @@ def test_an_unsatisfiable_or_malformed_accept_is_refused(core, accept, status):
     ],
 )
 def test_instances_that_do_not_fit_the_model_are_4xx(core, request_, reader, status, message):
-    request = core.inference.media.Request(*request_)
+    request = core.inference.codecs.Request(*request_)
     arguments = (request, ["x", "y"]) if reader == "rows" else (request,)
-    with pytest.raises(core.inference.media.PayloadError) as refused:
+    with pytest.raises(core.inference.codecs.PayloadError) as refused:
         getattr(core.inference.instances, reader)(*arguments)
     assert refused.value.status_code == status and message in str(refused.value)
 
 
 def test_one_json_list_is_one_row_to_a_table_and_several_texts_to_a_text_model(core):
-    request = core.inference.media.Request("application/json", {"instances": ["a b", "c d"]})
+    request = core.inference.codecs.Request("application/json", {"instances": ["a b", "c d"]})
     assert core.inference.instances.texts(request) == ["a b", "c d"]
     assert core.inference.instances.rows(request, ["left", "right"]) == [["a b", "c d"]]
 
@@ -168,14 +168,14 @@ LIMITS = st.one_of(NESTED, DIGITS, LONG_FIELD, NON_FINITE).map(str.encode)
 )
 def test_any_body_decodes_or_is_a_4xx_never_another_error(core, body, content_type):
     try:
-        request = core.inference.codecs.decode(body, content_type)
-    except core.inference.media.PayloadError as error:
+        request = core.inference.bodies.decode(body, content_type)
+    except core.inference.codecs.PayloadError as error:
         assert 400 <= error.status_code < 500
         return
     for reader, arguments in (("rows", (request, ["x", "y"])), ("texts", (request,)), ("images", (request,))):
         try:
             getattr(core.inference.instances, reader)(*arguments)
-        except core.inference.media.PayloadError as error:
+        except core.inference.codecs.PayloadError as error:
             assert 400 <= error.status_code < 500
 
 
@@ -190,8 +190,8 @@ ANSWERS = st.recursive(
 @given(answer=ANSWERS, accept=st.sampled_from(["application/json", "application/jsonlines", "text/csv"]))
 def test_any_answer_encodes_to_a_valid_body_or_is_the_model_s_500(core, answer, accept):
     try:
-        body, kind = core.inference.codecs.encode(answer, accept)
-    except core.inference.media.PayloadError as error:
+        body, kind = core.inference.bodies.encode(answer, accept)
+    except core.inference.codecs.PayloadError as error:
         assert error.status_code == 500 and "cannot be sent as" in str(error)
         return
     assert kind == accept
@@ -203,8 +203,8 @@ def test_any_answer_encodes_to_a_valid_body_or_is_the_model_s_500(core, answer, 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
 def test_a_non_finite_number_in_an_answer_is_a_500_never_invalid_json(core, value):
-    with pytest.raises(core.inference.media.PayloadError) as refused:
-        core.inference.codecs.encode({"predictions": [{"score": value}]}, "application/json")
+    with pytest.raises(core.inference.codecs.PayloadError) as refused:
+        core.inference.bodies.encode({"predictions": [{"score": value}]}, "application/json")
     assert refused.value.status_code == 500 and "Out of range float values are not JSON compliant" in str(refused.value)
 
 

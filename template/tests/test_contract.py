@@ -76,7 +76,7 @@ def test_a_contract_decodes_only_what_it_accepts_and_answers_what_is_acceptable(
         "free", core.catalog.contract.Goal("f1", "max"), list, accepts=("text/plain",)
     )
     assert declared.decode(b"hello", "text/plain").value == "hello"
-    with pytest.raises(core.inference.media.PayloadError) as refused:
+    with pytest.raises(core.inference.codecs.PayloadError) as refused:
         declared.decode(b"{}", "application/json")
     assert refused.value.status_code == 415
     body, media_type = declared.encode({"predictions": [{"x": 1}]}, "text/csv, */*;q=0.1")

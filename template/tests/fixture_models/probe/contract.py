@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...core.basics import config
 from ...core.catalog import contract, runs
-from ...core.inference import media
+from ...core.inference import codecs
 from ...core.loading import data
 from . import model
 
@@ -18,7 +18,7 @@ def examples(run_dir: Path, n: int) -> list[contract.Example]:
     return [
         contract.Example(
             json.dumps({"instances": [[float(row[name]) for name in cfg.data.features]]}),
-            media.JSON,
+            codecs.JSON,
             row[cfg.data.target],
             ", ".join(row[name] for name in cfg.data.features),
         )
@@ -30,5 +30,5 @@ CONTRACT = contract.Contract(
     task="classification",
     goal=contract.Goal("val_accuracy", "max", threshold=0.8),
     examples=examples,
-    accepts=(media.JSON, media.JSONLINES, media.CSV, media.NPY),
+    accepts=(codecs.JSON, codecs.JSONLINES, codecs.CSV, codecs.NPY),
 )

@@ -7,7 +7,7 @@ from the decoded request, so the same handlers serve every kind of model.
 
 from __future__ import annotations
 
-from ...core.inference import media
+from ...core.inference import codecs
 from . import model
 from .contract import CONTRACT
 
@@ -17,12 +17,12 @@ def model_fn(model_dir: str):
     return model.load(model_dir)
 
 
-def input_fn(request_body: str | bytes, content_type: str) -> media.Request:
+def input_fn(request_body: str | bytes, content_type: str) -> codecs.Request:
     """The request body, decoded by its content type (415 for a type the model does not take)."""
     return CONTRACT.decode(request_body, content_type)
 
 
-def predict_fn(request: media.Request, network) -> dict:
+def predict_fn(request: codecs.Request, network) -> dict:
     """One prediction per instance of the request."""
     return {"predictions": network.predict(request)}
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from ...core.basics import config
 from ...core.catalog import runs
-from ...core.inference import instances, media
+from ...core.inference import codecs, instances
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Probe(nn.Module):
         return self.linear(features)
 
     @torch.inference_mode()
-    def predict(self, request: media.Request) -> list[dict]:
+    def predict(self, request: codecs.Request) -> list[dict]:
         features = torch.tensor(instances.number_rows(request, self.feature_names))
         return [
             {"label": self.classes[int(p.argmax())], "probabilities": dict(zip(self.classes, p.tolist(), strict=True))}

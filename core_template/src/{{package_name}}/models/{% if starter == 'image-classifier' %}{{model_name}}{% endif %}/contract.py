@@ -9,7 +9,7 @@ from PIL import Image
 
 from ...core.basics import config
 from ...core.catalog import contract, runs
-from ...core.inference import codecs, media
+from ...core.inference import codecs
 from ...core.loading import data
 from . import model
 
@@ -39,5 +39,5 @@ CONTRACT = contract.Contract(
     task="classification",
     goal=contract.Goal("val_accuracy", "max", threshold=0.85),
     examples=examples,
-    accepts=(media.PNG, media.JPEG, media.NPY),
+    accepts=(codecs.PNG, codecs.JPEG, codecs.NPY),
 )

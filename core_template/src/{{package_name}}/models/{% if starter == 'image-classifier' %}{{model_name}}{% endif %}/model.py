@@ -12,7 +12,7 @@ from torch import nn
 
 from ...core.basics import config
 from ...core.catalog import runs
-from ...core.inference import decoders, instances, media
+from ...core.inference import codecs, instances
 from ...core.trainer import devices
 
 SUFFIXES = (".png", ".jpg", ".jpeg")  # image files training reads
@@ -60,7 +60,7 @@ def to_tensor(image: Image.Image | np.ndarray, settings: NetworkConfig, where: s
     try:
         image = image.convert(MODES[settings.channels]).resize((size, size), Image.Resampling.BILINEAR)
     except (OSError, ValueError) as error:
-        raise media.PayloadError(400, f"{where}: cannot convert a {image.mode} image ({error})") from error
+        raise codecs.PayloadError(400, f"{where}: cannot convert a {image.mode} image ({error})") from error
     pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
     pixels = pixels.reshape(size, size, settings.channels).permute(2, 0, 1)
     return (pixels - pixels.mean()) / pixels.std().clamp_min(1 / 255)
@@ -71,18 +71,18 @@ def _from_array(array: np.ndarray, where: str) -> Image.Image:
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or 0 in array.shape:
-        raise media.PayloadError(
+        raise codecs.PayloadError(
             400, f"{where}: expected pixels of shape (height, width[, 1, 3 or 4 channels]), got {array.shape}"
         )
-    if array.shape[0] * array.shape[1] > decoders.MAX_IMAGE_PIXELS:
-        raise media.PayloadError(413, f"{where}: {array.shape[1]}x{array.shape[0]} pixels is too large")
+    if array.shape[0] * array.shape[1] > codecs.MAX_IMAGE_PIXELS:
+        raise codecs.PayloadError(413, f"{where}: {array.shape[1]}x{array.shape[0]} pixels is too large")
     if array.dtype.kind not in "iuf":
-        raise media.PayloadError(400, f"{where}: pixels must be integers or floats, not {array.dtype}")
+        raise codecs.PayloadError(400, f"{where}: pixels must be integers or floats, not {array.dtype}")
     if not np.isfinite(array).all():
-        raise media.PayloadError(400, f"{where}: pixels must be finite numbers")
+        raise codecs.PayloadError(400, f"{where}: pixels must be finite numbers")
     top = 1 if array.dtype.kind == "f" else 255
     if array.min() < 0 or array.max() > top:
-        raise media.PayloadError(
+        raise codecs.PayloadError(
             400,
             f"{where}: pixels must be integers from 0 to 255 or floats from 0 to 1, "
             f"got {array.dtype} values from {array.min():g} to {array.max():g}",
@@ -108,7 +108,7 @@ class ImageClassifier(nn.Module):
         return self.layers(images)
 
     @torch.inference_mode()
-    def predict(self, request: media.Request) -> list[dict]:
+    def predict(self, request: codecs.Request) -> list[dict]:
         """Label and class probabilities for each image of a request; call in eval mode."""
         images = instances.images(request)
         batch = torch.stack([to_tensor(image, self.settings, f"image {i}") for i, image in enumerate(images)])

@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import Dataset, Subset
 
 from ...core.basics import config
-from ...core.inference import media
+from ...core.inference import codecs
 from ...core.loading import data
 from ...core.trainer import distributed, environment, training
 from . import model
@@ -45,7 +45,7 @@ class ImageFiles(Dataset):
                 return model.to_tensor(image, self.settings, str(path)), self.targets[index]
         except OSError as error:  # not an image, or cut short (Pillow's UnidentifiedImageError is an OSError)
             raise data.DataError(f"{path}: not a readable image ({error.strerror or error})") from None
-        except media.PayloadError as error:
+        except codecs.PayloadError as error:
             raise data.DataError(str(error)) from None
 
 

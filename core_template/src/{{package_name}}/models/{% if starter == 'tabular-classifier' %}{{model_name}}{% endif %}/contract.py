@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...core.basics import config
 from ...core.catalog import contract, runs
-from ...core.inference import media
+from ...core.inference import codecs
 from ...core.loading import data
 from . import model
 
@@ -19,7 +19,7 @@ def examples(run_dir: Path, n: int) -> list[contract.Example]:
     return [
         contract.Example(
             body=json.dumps({"instances": [{name: float(row[name]) for name in cfg.data.features}]}),
-            content_type=media.JSON,
+            content_type=codecs.JSON,
             expected=row[cfg.data.target],
             shown=", ".join(f"{name}={row[name]}" for name in cfg.data.features),
         )
@@ -31,5 +31,5 @@ CONTRACT = contract.Contract(
     task="classification",
     goal=contract.Goal("val_accuracy", "max", threshold=0.85),
     examples=examples,
-    accepts=(media.JSON, media.JSONLINES, media.CSV, media.NPY),
+    accepts=(codecs.JSON, codecs.JSONLINES, codecs.CSV, codecs.NPY),
 )

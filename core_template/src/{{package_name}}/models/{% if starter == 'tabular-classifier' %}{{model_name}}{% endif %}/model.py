@@ -10,7 +10,7 @@ from torch import nn
 
 from ...core.basics import config
 from ...core.catalog import runs
-from ...core.inference import instances, media
+from ...core.inference import codecs, instances
 from ...core.trainer import devices
 
 
@@ -62,7 +62,7 @@ class TabularClassifier(nn.Module):
         return self.layers((features - self.mean) / self.std)
 
     @torch.inference_mode()
-    def predict(self, request: media.Request) -> list[dict]:
+    def predict(self, request: codecs.Request) -> list[dict]:
         """Label and class probabilities for each row of a request; call in eval mode."""
         features = torch.tensor(instances.number_rows(request, self.feature_names)).to(devices.of(self))
         probabilities = self(features).softmax(dim=1).tolist()  # one conversion, not one per value

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...core.basics import config
 from ...core.catalog import contract, runs
-from ...core.inference import media
+from ...core.inference import codecs
 from ...core.loading import data
 from . import model
 
@@ -24,7 +24,7 @@ def examples(run_dir: Path, n: int) -> list[contract.Example]:
     return [
         contract.Example(
             body=json.dumps({"instances": [instance(row)]}),
-            content_type=media.JSON,
+            content_type=codecs.JSON,
             expected=float(row[cfg.data.target]),
             shown=", ".join(f"{name}={row[name]}" for name in cfg.data.features),
         )
@@ -36,5 +36,5 @@ CONTRACT = contract.Contract(
     task="regression",
     goal=contract.Goal("val_mae", "min", threshold=30.0),
     examples=examples,
-    accepts=(media.JSON, media.JSONLINES, media.CSV),
+    accepts=(codecs.JSON, codecs.JSONLINES, codecs.CSV),
 )

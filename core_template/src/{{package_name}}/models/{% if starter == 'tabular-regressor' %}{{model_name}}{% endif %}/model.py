@@ -11,7 +11,7 @@ from torch import nn
 
 from ...core.basics import config
 from ...core.catalog import runs
-from ...core.inference import instances, media
+from ...core.inference import codecs, instances
 from ...core.trainer import devices
 
 
@@ -96,7 +96,7 @@ class TabularRegressor(nn.Module):
         return standardized * self.target_std + self.target_mean
 
     @torch.inference_mode()
-    def predict(self, request: media.Request) -> list[dict]:
+    def predict(self, request: codecs.Request) -> list[dict]:
         """The predicted value for each row of a request; call in eval mode."""
         values = self(self.encode(instances.rows(request, self.feature_names)).to(devices.of(self))).tolist()
         return [{"value": round(value, 4)} for value in values]
@@ -116,10 +116,10 @@ class StandardizedMSE(nn.Module):
 def _category(value: object, name: str, known: list[str], where: str) -> str:
     """`value` as one of the categories `known` for column `name` (text or whole numbers), else a 400."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise media.PayloadError(400, f"{where}: '{name}' must be one of {known}, got {value!r}")
+        raise codecs.PayloadError(400, f"{where}: '{name}' must be one of {known}, got {value!r}")
     category = str(value).strip()
     if category not in known:
-        raise media.PayloadError(400, f"{where}: unknown {name} '{category}'; expected one of {known}")
+        raise codecs.PayloadError(400, f"{where}: unknown {name} '{category}'; expected one of {known}")
     return category
 
 

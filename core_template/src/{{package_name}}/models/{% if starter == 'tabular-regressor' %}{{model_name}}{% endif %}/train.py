@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from ...core.basics import config, tasks
-from ...core.inference import instances, media
+from ...core.inference import codecs, instances
 from ...core.loading import data
 from ...core.trainer import distributed, environment, training
 from . import model
@@ -92,7 +92,7 @@ def _checked(network, settings: model.TableConfig, rows: list[dict], source: Pat
     try:
         inputs = network.encode([[row[name] for name in settings.features] for row in rows])
         targets = instances.numbers([row[settings.target] for row in rows], f"column '{settings.target}'")
-    except media.PayloadError as error:
+    except codecs.PayloadError as error:
         for index, row in enumerate(rows):  # the first bad row, to name it
             problem = _problem(network, settings, row)
             if problem:
@@ -107,7 +107,7 @@ def _problem(network, settings: model.TableConfig, row: dict) -> str | None:
         for name in [*network.numeric, settings.target]:
             instances.numbers([row[name]], f"column '{name}'")
         network.encode([[row[name] for name in settings.features]])
-    except media.PayloadError as error:
+    except codecs.PayloadError as error:
         return str(error).removeprefix("row 0: ")  # `encode` counts the rows it is given from 0
     return None
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...core.basics import config
 from ...core.catalog import contract, runs
-from ...core.inference import media
+from ...core.inference import codecs
 from ...core.loading import data
 from . import model
 
@@ -22,7 +22,7 @@ def examples(run_dir: Path, n: int) -> list[contract.Example]:
         picked.append(
             contract.Example(
                 body=json.dumps({"instances": [text]}) if as_json else text,
-                content_type=media.JSON if as_json else media.TEXT,
+                content_type=codecs.JSON if as_json else codecs.TEXT,
                 expected=row[cfg.data.target],
                 shown=textwrap.shorten(text, width=60, placeholder="..."),
             )
@@ -35,5 +35,5 @@ CONTRACT = contract.Contract(
     goal=contract.Goal("val_accuracy", "max", threshold=0.85),
     examples=examples,
     artifacts=(model.VOCAB,),
-    accepts=(media.JSON, media.JSONLINES, media.TEXT, media.CSV),
+    accepts=(codecs.JSON, codecs.JSONLINES, codecs.TEXT, codecs.CSV),
 )

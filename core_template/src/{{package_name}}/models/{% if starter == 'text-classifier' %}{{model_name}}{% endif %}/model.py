@@ -14,7 +14,7 @@ from torch import nn
 
 from ...core.basics import config
 from ...core.catalog import runs
-from ...core.inference import instances, media
+from ...core.inference import codecs, instances
 from ...core.trainer import devices
 
 VOCAB = "vocab.json"  # the tokenizer, written beside the weights and shipped with them
@@ -111,7 +111,7 @@ class TextClassifier(nn.Module):
         return self.output(self.embedding(ids))
 
     @torch.inference_mode()
-    def predict(self, request: media.Request) -> list[dict]:
+    def predict(self, request: codecs.Request) -> list[dict]:
         """Label and class probabilities for each text of a request; call in eval mode."""
         ids = pad([self.tokenizer.encode(text) for text in instances.texts(request)]).to(devices.of(self))
         probabilities = self(ids).softmax(dim=1).tolist()  # one conversion, not one per value

@@ -1,35 +1,42 @@
-"""Which decoder reads a request and which encoder writes its answer: the registries and content negotiation.
+"""What model code names about request and response bodies: media types, the decoded `Request`, `PayloadError`.
 
-The `Content-Type` header picks the decoder, the `Accept` header (q-values honoured) the encoder.
-A model's contract may add or replace entries (see core/catalog/contract.py); nothing here knows
-what a model does with the values. `decode` makes every failure of a decoder a 4xx (a decoder
-reads only the client's bytes); an answer that cannot be encoded (NaN or infinity in JSON, a
-value JSON has no form for) is the model's fault, not the client's: `encode` refuses it with a
-500 that says why, never an invalid body.
+    application/json         any JSON value
+    application/jsonlines    one JSON value per line (a batch)
+    text/csv                 rows of cells (strings); whether the first is a header is the model's call
+    text/plain               the text
+    application/x-npy        a numpy array (no pickles)
+    image/png, image/jpeg    a Pillow image, checked to be of the type it claims
+
+Which decoder reads a body and which encoder writes an answer is core/inference/bodies.py's job.
+A `PayloadError` carries the HTTP status a client should get: 400 for a malformed body, 415 for
+a type nobody decodes, 406 when nothing acceptable can be produced, 413 for a body too large to
+decode, 500 for an answer that cannot be encoded. In the SageMaker container it is the toolkit's
+own error type, so the endpoint answers with that status instead of a generic 500.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-import mimeparse
+try:  # in the SageMaker container: the toolkit maps this error type to its status code
+    from sagemaker_inference.errors import GenericInferenceToolkitError as _StatusError
+except ImportError:  # locally: the same shape (status_code, message)
 
-from ..basics.errors import one_line
-from .decoders import Decoder, decode_csv, decode_json, decode_jsonlines, decode_npy, decode_text, image_decoder
-from .encoders import Encoder, encode_csv, encode_json, encode_jsonlines
-from .media import CSV, JPEG, JSON, JSONLINES, NPY, PNG, TEXT, PayloadError, Request
+    class _StatusError(Exception):
+        def __init__(self, status_code: int, message: str = "", phrase: str = ""):
+            super().__init__(status_code, message, phrase)
+            self.status_code, self.message, self.phrase = status_code, message, phrase
 
-DECODERS: dict[str, Decoder] = {
-    JSON: decode_json,
-    JSONLINES: decode_jsonlines,
-    CSV: decode_csv,
-    TEXT: decode_text,
-    NPY: decode_npy,
-    PNG: image_decoder("PNG"),
-    JPEG: image_decoder("JPEG"),
-}
-ENCODERS: dict[str, Encoder] = {JSON: encode_json, JSONLINES: encode_jsonlines, CSV: encode_csv}
+
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+CSV = "text/csv"
+TEXT = "text/plain"
+NPY = "application/x-npy"
+PNG = "image/png"
+JPEG = "image/jpeg"
+MAX_IMAGE_PIXELS = 4096 * 4096  # larger images are refused (413) before they are decoded
 SUFFIXES = {
     ".json": JSON,
     ".jsonl": JSONLINES,
@@ -42,6 +49,24 @@ SUFFIXES = {
 }
 
 
+class PayloadError(_StatusError):
+    """A request the model cannot answer, with the HTTP status that says why."""
+
+    def __init__(self, status_code: int, message: str):
+        super().__init__(status_code, message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Request:
+    """A decoded request body: what it was sent as, and its value."""
+
+    media_type: str
+    value: object
+
+
 def media_type(header: str | None, default: str = JSON) -> str:
     """The bare media type of a Content-Type header (`text/csv; charset=utf-8` -> `text/csv`)."""
     value = (header or "").split(",")[0].split(";")[0].strip().lower()
@@ -51,47 +76,3 @@ def media_type(header: str | None, default: str = JSON) -> str:
 def media_type_of(path: Path) -> str:
     """The media type of a request body file, by its suffix (JSON when unknown)."""
     return SUFFIXES.get(path.suffix.lower(), JSON)
-
-
-def decode(body: str | bytes, content_type: str | None, decoders: Mapping[str, Decoder] | None = None) -> Request:
-    """The `Request` in `body`, decoded by the decoder registered for its content type."""
-    decoders = DECODERS if decoders is None else decoders
-    kind = media_type(content_type)
-    if kind not in decoders:
-        raise PayloadError(415, f"unsupported content type '{kind}': send one of {', '.join(sorted(decoders))}")
-    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
-    try:
-        return Request(kind, decoders[kind](raw))
-    except PayloadError:
-        raise
-    except RecursionError as error:
-        raise PayloadError(400, f"body is not valid {kind}: nested too deeply") from error
-    except MemoryError as error:
-        raise PayloadError(413, f"body is too large to decode as {kind}") from error
-    except Exception as error:  # a decoder reads only the client's bytes: any failure is theirs
-        raise PayloadError(400, f"body is not valid {kind}: {one_line(error)}") from error
-
-
-def encode(
-    result: object, accept: str | None, encoders: Mapping[str, Encoder] | None = None
-) -> tuple[str | bytes, str]:
-    """A response body and its media type: the best of `encoders` for an `accept` header."""
-    encoders = ENCODERS if encoders is None else encoders
-    kind = negotiate(accept, list(encoders))
-    try:
-        return encoders[kind](result), kind
-    except (ValueError, TypeError, RecursionError) as error:  # the model's answer, not the request
-        raise PayloadError(500, f"the model's answer cannot be sent as {kind}: {one_line(error)}") from error
-
-
-def negotiate(accept: str | None, offered: list[str]) -> str:
-    """The media type of `offered` that `accept` prefers (the first offered when any will do)."""
-    header = (accept or "").strip() or "*/*"
-    try:
-        # mimeparse prefers the later of equally good matches; offer in reverse to keep our order.
-        best = mimeparse.best_match(list(reversed(offered)), header)
-    except (mimeparse.MimeTypeParseException, ValueError, IndexError) as error:
-        raise PayloadError(400, f"malformed Accept header '{header}'") from error
-    if not best:
-        raise PayloadError(406, f"cannot answer with '{header}': accept one of {', '.join(offered)}")
-    return best

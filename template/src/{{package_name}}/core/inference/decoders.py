@@ -12,9 +12,7 @@ import io
 import json
 from collections.abc import Callable
 
-from .media import PayloadError
-
-MAX_IMAGE_PIXELS = 4096 * 4096  # larger images are refused (413) before they are decoded
+from .codecs import MAX_IMAGE_PIXELS, PayloadError
 
 Decoder = Callable[[bytes], object]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .media import CSV, JPEG, JSON, JSONLINES, NPY, PNG, TEXT, PayloadError, Request
+from .codecs import CSV, JPEG, JSON, JSONLINES, NPY, PNG, TEXT, PayloadError, Request
 
 ROW_TYPES = (JSON, JSONLINES, CSV, NPY)
 TEXT_TYPES = (JSON, JSONLINES, TEXT, CSV)
