@@ -36,14 +36,14 @@ def npy_claiming(shape: tuple) -> bytes:
 
 
 def test_every_registered_type_decodes_its_own_kind_of_body(core):
-    codecs = core.inference.codecs
-    assert codecs.decode('{"instances": [1]}', "application/json; charset=utf-8").value == {"instances": [1]}
-    assert codecs.decode(b'[1, 2]\n\n{"a": 3}\n', "application/jsonlines").value == [[1, 2], {"a": 3}]
-    assert codecs.decode('a,"b, c"\n1,2\n', "text/csv").value == [["a", "b, c"], ["1", "2"]]
-    assert codecs.decode("\ufeffhello", "text/plain").value == "hello"
-    assert codecs.decode(npy([[1.0, 2.0]]), "application/x-npy").value.tolist() == [[1.0, 2.0]]
-    assert codecs.decode(png(), "image/png").value.size == (4, 3)
-    assert codecs.decode(jpeg(), "IMAGE/JPEG").value.format == "JPEG"
+    bodies = core.inference.bodies
+    assert bodies.decode('{"instances": [1]}', "application/json; charset=utf-8").value == {"instances": [1]}
+    assert bodies.decode(b'[1, 2]\n\n{"a": 3}\n', "application/jsonlines").value == [[1, 2], {"a": 3}]
+    assert bodies.decode('a,"b, c"\n1,2\n', "text/csv").value == [["a", "b, c"], ["1", "2"]]
+    assert bodies.decode("\ufeffhello", "text/plain").value == "hello"
+    assert bodies.decode(npy([[1.0, 2.0]]), "application/x-npy").value.tolist() == [[1.0, 2.0]]
+    assert bodies.decode(png(), "image/png").value.size == (4, 3)
+    assert bodies.decode(jpeg(), "IMAGE/JPEG").value.format == "JPEG"
 
 
 @pytest.mark.parametrize(
