@@ -1,15 +1,15 @@
 """Our server against TorchServe with SageMaker's handler service (what an endpoint runs), on one bundle.
 
 The default classifier's model.tar.gz from a trained project is unpacked once and every server
-serves that folder, each engine at its defaults: ours (core/serving.py) with one handler thread,
-TorchServe (core/torchserve.py) with one model worker per CPU; plus ours with two handler threads
+serves that folder, each engine at its defaults: ours (core/inference/serving.py) with one handler thread,
+TorchServe (core/hosting/torchserve.py) with one model worker per CPU; plus ours with two handler threads
 (SAGEMAKER_MODEL_SERVER_WORKERS=2). The servers alternate, REPEATS times each:
 - start: wall time from spawn to the first 200 answer to the model's example request (POST
   /invocations polled, not /ping, which TorchServe answers before its model is loaded);
 - throughput: once every worker is ready and after WARM_UP seconds of load, CLIENTS threads with
   keep-alive connections send that request for SECONDS (serve_speed's client, run for a set time);
 - memory: resident memory (RSS) summed over the server's process group, sampled during that load
-  (peak) and a second after it (steady); TorchServe's group holds core/torchserve.py's supervisor,
+  (peak) and a second after it (steady); TorchServe's group holds core/hosting/torchserve.py's supervisor,
   the `torchserve` launcher, Java and the model workers. RSS counts pages the processes share once
   for each of them.
 Ratios are ours over TorchServe's per repeat: the median is shown, their spread beside it. MB are MiB.
@@ -49,7 +49,7 @@ def measure(folder: Path) -> list[Row]:
     project, run_dir = trained_project(folder)
     cli(project, "bundle", MODEL, "--out", folder / "model.tar.gz")
     core = _core(project)
-    model_dir = core.bundle.unpack(folder / "model.tar.gz", folder / "model")
+    model_dir = core.unpacking.unpack(folder / "model.tar.gz", folder / "model")
     example = _example(core, project, run_dir)
     runs: dict[str, list[dict]] = {name: [] for name in SERVERS}
     for repeat in range(REPEATS):
@@ -69,7 +69,7 @@ def run(core: SimpleNamespace, engine: str, env: dict[str, str], model_dir: Path
             process = core.torchserve.spawn(model_dir, scratch, HOST, port, output=log)
         else:
             process = core.serving.spawn(model_dir, HOST, port, output=log)
-        workers = core.serving.workers()
+        workers = core.app.workers()
     try:
         first_answer(core.client, url, process, example, scratch / "server.log")
         started = time.perf_counter() - start
@@ -206,8 +206,10 @@ def memory_row(runs: dict[str, list[dict]]) -> Row:
 def _core(project: Path) -> SimpleNamespace:
     """The rendered project's core modules (the bundle holds the same code)."""
     sys.path.insert(0, str(project / "src"))
-    names = ("bundle", "client", "contract", "local_endpoint", "serving", "torchserve")
-    return SimpleNamespace(**{name: importlib.import_module(f"{PACKAGE}.core.{name}") for name in names})
+    paths = ("bundling.unpacking", "inference.client", "catalog.contract", "inference.app", "inference.serving")
+    paths += ("hosting.local_endpoint", "hosting.torchserve")
+    modules = {path.split(".")[1]: importlib.import_module(f"{PACKAGE}.core.{path}") for path in paths}
+    return SimpleNamespace(**modules)
 
 
 def _example(core: SimpleNamespace, project: Path, run_dir: Path):

@@ -191,7 +191,7 @@ def unpacked_bundle(core, trained_run, tmp_path_factory):
 
     def unpack(model: str) -> Path:
         folder = tmp_path_factory.mktemp(f"bundle-{model}")
-        return core.bundling.bundle.unpack(
+        return core.bundling.unpacking.unpack(
             core.bundling.bundle.build(model, trained_run(model), folder / "model.tar.gz"), folder / "model"
         )
 

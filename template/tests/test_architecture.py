@@ -55,7 +55,8 @@ def test_every_subpackage_has_a_layer(core, rank):
 
 def test_the_graph_sees_the_imports(graph):
     assert {"basics.config", "catalog.registry", "trainer.tracking"} <= graph["trainer.training"]
-    assert "inference.handling" in graph["inference.serving"]
+    assert {"inference.app", "inference.entry_point"} <= graph["inference.serving"]
+    assert "inference.handling" in graph["inference.entry_point"]
 
 
 def test_a_module_imports_its_own_layer_or_lower_ones(graph, rank):

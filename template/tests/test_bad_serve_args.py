@@ -116,9 +116,7 @@ def test_a_bad_serve_argument_is_one_line_and_starts_nothing(
         if name.startswith("$"):
             monkeypatch.setenv(name[1:], value)
         else:
-            monkeypatch.setattr(
-                core.bundling.bundle, name, value
-            )  # the caps, lowered so the test builds small archives
+            monkeypatch.setattr(core.bundling.unpacking, name, value)  # the caps, lowered: small archives will do
     bundle = build(what, scratch.parent)
     workdir = sorted(p.name for p in scratch.parent.iterdir())
     port = core.inference.client.free_port()
@@ -137,8 +135,8 @@ def test_a_bad_serve_argument_is_one_line_and_starts_nothing(
 def test_a_bundle_folder_is_served_as_it_is_and_an_archive_unpacked(core, unpacked_bundle, tmp_path):
     """The good path past the table's checks: a real bundle passes them, as a folder or an archive."""
     model_dir = unpacked_bundle(PROBE)
-    assert core.bundling.bundle.servable(model_dir, tmp_path / "unused") == model_dir
+    assert core.bundling.unpacking.servable(model_dir, tmp_path / "unused") == model_dir
     assert not (tmp_path / "unused").exists()
     archive = core.bundling.bundle.build(PROBE, model_dir, tmp_path / "model.tar.gz")
-    assert core.bundling.bundle.servable(archive, tmp_path / "model") == tmp_path / "model"
+    assert core.bundling.unpacking.servable(archive, tmp_path / "model") == tmp_path / "model"
     assert (tmp_path / "model" / "code" / "inference.py").is_file()

@@ -50,8 +50,20 @@ def test_bundle_has_the_container_layout(core, model, trained_run, package, tmp_
     assert f"from {package}.models.{model} import inference as handlers" in entry
     assert "model_fn = handlers.model_fn" in entry and "transform_fn = handling.transform_fn(handlers)" in entry
     assert "input_fn" not in entry
+    assert core.bundling.scripts.PLACEHOLDER.search(entry) is None  # its template, filled in whole
     required = [line.split(">")[0].split("=")[0].strip() for line in requirements.splitlines()]
     assert "torch" not in required and {"omegaconf", "python-mimeparse"} <= set(required)
+
+
+def test_a_script_template_is_filled_in_whole_or_refused(core, tmp_path, monkeypatch):
+    monkeypatch.setattr(core.bundling.scripts, "TEMPLATES", tmp_path)
+    (tmp_path / "job.py").write_text('"""Job __NAME__."""\n\nif __name__ == "__main__":\n    run(__DETAILS__)\n')
+    filled = core.bundling.scripts.render("job.py", NAME="build", DETAILS=repr({"rows": 3}))
+    assert filled == '"""Job build."""\n\nif __name__ == "__main__":\n    run({\'rows\': 3})\n'
+    with pytest.raises(ValueError, match=r"missing values \['DETAILS'\], unused values \[\]"):
+        core.bundling.scripts.render("job.py", NAME="build")
+    with pytest.raises(ValueError, match=r"unused values \['EXTRA'\]"):
+        core.bundling.scripts.render("job.py", NAME="build", DETAILS="{}", EXTRA="1")
 
 
 def test_bundle_bytes_are_reproducible(core, model, trained_run, tmp_path):
@@ -94,8 +106,8 @@ def test_unpacking_refuses_unsafe_members(core, tmp_path):
         info = tarfile.TarInfo("../outside.txt")
         info.size = 2
         tar.addfile(info, io.BytesIO(b"hi"))
-    with pytest.raises(core.bundling.bundle.BundleError, match="unsafe"):
-        core.bundling.bundle.unpack(evil, tmp_path / "out")
+    with pytest.raises(core.bundling.unpacking.BundleError, match="unsafe"):
+        core.bundling.unpacking.unpack(evil, tmp_path / "out")
     assert not (tmp_path / "outside.txt").exists()
 
 
@@ -120,18 +132,18 @@ def test_a_bundle_packed_with_tar_from_its_folder_unpacks_and_serves(core, model
     archive = tmp_path / "by-hand.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname=".")  # what `tar -czf by-hand.tar.gz -C model .` writes: ./code/...
-    assert "code/inference.py" in core.bundling.bundle.check_layout(archive)
-    unpacked = core.bundling.bundle.servable(archive, tmp_path / "scratch")
+    assert "code/inference.py" in core.bundling.unpacking.check_layout(archive)
+    unpacked = core.bundling.unpacking.servable(archive, tmp_path / "scratch")
     assert (unpacked / "model.pt").read_bytes() == (folder / "model.pt").read_bytes()
 
 
 def test_bundle_never_overwrites_what_is_not_a_bundle(core, model, trained_run, tmp_path):
     mine = tmp_path / "notes.txt"
     mine.write_text("mine")
-    with pytest.raises(core.bundling.bundle.BundleError, match="not a bundle"):
+    with pytest.raises(core.bundling.unpacking.BundleError, match="not a bundle"):
         core.bundling.bundle.build(model, trained_run(model), mine)
     assert mine.read_text() == "mine"
-    with pytest.raises(core.bundling.bundle.BundleError, match="compression must be"):
+    with pytest.raises(core.bundling.unpacking.BundleError, match="compression must be"):
         core.bundling.bundle.build(model, trained_run(model), tmp_path / "x.tar.zst", compression="zstd")
 
 

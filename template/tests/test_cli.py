@@ -67,7 +67,7 @@ def test_runs_are_listed_and_the_best_one_bundled(core, cli, workdir):
         settings = (f"trainer.max_epochs={epochs}", f"trainer.seed={seed}", "optimizer.lr=0.001")
         trained = cli("train", model, *settings, "trainer.progress=false")
         assert trained.exit_code == 0, trained.output
-    summaries = core.catalog.runs.summaries(model)
+    summaries = core.catalog.run_summaries.summaries(model)
     best = min(summaries, key=lambda run: run.metrics["val_loss"])
     listed = cli("runs", model, "--sort", "val_loss")
     assert listed.exit_code == 0, listed.output

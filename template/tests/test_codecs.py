@@ -36,14 +36,14 @@ def npy_claiming(shape: tuple) -> bytes:
 
 
 def test_every_registered_type_decodes_its_own_kind_of_body(core):
-    codecs = core.inference.codecs
-    assert codecs.decode('{"instances": [1]}', "application/json; charset=utf-8").value == {"instances": [1]}
-    assert codecs.decode(b'[1, 2]\n\n{"a": 3}\n', "application/jsonlines").value == [[1, 2], {"a": 3}]
-    assert codecs.decode('a,"b, c"\n1,2\n', "text/csv").value == [["a", "b, c"], ["1", "2"]]
-    assert codecs.decode("\ufeffhello", "text/plain").value == "hello"
-    assert codecs.decode(npy([[1.0, 2.0]]), "application/x-npy").value.tolist() == [[1.0, 2.0]]
-    assert codecs.decode(png(), "image/png").value.size == (4, 3)
-    assert codecs.decode(jpeg(), "IMAGE/JPEG").value.format == "JPEG"
+    bodies = core.inference.bodies
+    assert bodies.decode('{"instances": [1]}', "application/json; charset=utf-8").value == {"instances": [1]}
+    assert bodies.decode(b'[1, 2]\n\n{"a": 3}\n', "application/jsonlines").value == [[1, 2], {"a": 3}]
+    assert bodies.decode('a,"b, c"\n1,2\n', "text/csv").value == [["a", "b, c"], ["1", "2"]]
+    assert bodies.decode("\ufeffhello", "text/plain").value == "hello"
+    assert bodies.decode(npy([[1.0, 2.0]]), "application/x-npy").value.tolist() == [[1.0, 2.0]]
+    assert bodies.decode(png(), "image/png").value.size == (4, 3)
+    assert bodies.decode(jpeg(), "IMAGE/JPEG").value.format == "JPEG"
 
 
 @pytest.mark.parametrize(
@@ -78,10 +78,10 @@ def test_every_registered_type_decodes_its_own_kind_of_body(core):
 )
 def test_bad_bodies_of_every_codec_are_4xx_with_a_message(core, content_type, body, status, message):
     if status == 200:
-        assert core.inference.codecs.decode(body, content_type).media_type == "application/json"
+        assert core.inference.bodies.decode(body, content_type).media_type == "application/json"
         return
     with pytest.raises(core.inference.codecs.PayloadError) as refused:
-        core.inference.codecs.decode(body, content_type)
+        core.inference.bodies.decode(body, content_type)
     assert refused.value.status_code == status and message in str(refused.value)
     assert "\n" not in str(refused.value)  # one line
 
@@ -98,7 +98,7 @@ def test_bad_bodies_of_every_codec_are_4xx_with_a_message(core, content_type, bo
     ],
 )
 def test_the_answer_type_follows_accept_with_q_values(core, accept, media_type):
-    body, chosen = core.inference.codecs.encode({"predictions": [{"label": "a", "probabilities": {"a": 1.0}}]}, accept)
+    body, chosen = core.inference.bodies.encode({"predictions": [{"label": "a", "probabilities": {"a": 1.0}}]}, accept)
     assert chosen == media_type
     if chosen == "text/csv":
         assert body == "label,probabilities.a\na,1.0\n"
@@ -109,7 +109,7 @@ def test_the_answer_type_follows_accept_with_q_values(core, accept, media_type):
 @pytest.mark.parametrize(("accept", "status"), [("text/html", 406), ("application/json;q=0", 406), ("garbage", 400)])
 def test_an_unsatisfiable_or_malformed_accept_is_refused(core, accept, status):
     with pytest.raises(core.inference.codecs.PayloadError) as refused:
-        core.inference.codecs.encode({"predictions": []}, accept)
+        core.inference.bodies.encode({"predictions": []}, accept)
     assert refused.value.status_code == status
 
 
@@ -168,7 +168,7 @@ LIMITS = st.one_of(NESTED, DIGITS, LONG_FIELD, NON_FINITE).map(str.encode)
 )
 def test_any_body_decodes_or_is_a_4xx_never_another_error(core, body, content_type):
     try:
-        request = core.inference.codecs.decode(body, content_type)
+        request = core.inference.bodies.decode(body, content_type)
     except core.inference.codecs.PayloadError as error:
         assert 400 <= error.status_code < 500
         return
@@ -190,7 +190,7 @@ ANSWERS = st.recursive(
 @given(answer=ANSWERS, accept=st.sampled_from(["application/json", "application/jsonlines", "text/csv"]))
 def test_any_answer_encodes_to_a_valid_body_or_is_the_model_s_500(core, answer, accept):
     try:
-        body, kind = core.inference.codecs.encode(answer, accept)
+        body, kind = core.inference.bodies.encode(answer, accept)
     except core.inference.codecs.PayloadError as error:
         assert error.status_code == 500 and "cannot be sent as" in str(error)
         return
@@ -204,7 +204,7 @@ def test_any_answer_encodes_to_a_valid_body_or_is_the_model_s_500(core, answer, 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
 def test_a_non_finite_number_in_an_answer_is_a_500_never_invalid_json(core, value):
     with pytest.raises(core.inference.codecs.PayloadError) as refused:
-        core.inference.codecs.encode({"predictions": [{"score": value}]}, "application/json")
+        core.inference.bodies.encode({"predictions": [{"score": value}]}, "application/json")
     assert refused.value.status_code == 500 and "Out of range float values are not JSON compliant" in str(refused.value)
 
 

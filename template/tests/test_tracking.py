@@ -68,14 +68,14 @@ def test_best_run_follows_the_metric_direction(core, workdir):
     first = fake_run(core, "m", "1", val_loss=0.5, val_accuracy=0.9)
     second = fake_run(core, "m", "2", val_loss=0.2, val_accuracy=0.8)
     tie = fake_run(core, "m", "3", val_loss=0.2)
-    assert core.catalog.runs.best_run("m", "val_accuracy", "max") == first
-    assert core.catalog.runs.best_run("m", "val_loss", "min") == tie  # ties go to the latest run
-    assert core.catalog.runs.best_run("m", "val_accuracy", "min") == second
-    assert [run.path for run in core.catalog.runs.ranked("m", "val_accuracy", "max")] == [first, second]
+    assert core.catalog.run_summaries.best_run("m", "val_accuracy", "max") == first
+    assert core.catalog.run_summaries.best_run("m", "val_loss", "min") == tie  # ties go to the latest run
+    assert core.catalog.run_summaries.best_run("m", "val_accuracy", "min") == second
+    assert [run.path for run in core.catalog.run_summaries.ranked("m", "val_accuracy", "max")] == [first, second]
     with pytest.raises(core.catalog.runs.RunError, match="metrics: val_accuracy, val_loss"):
-        core.catalog.runs.best_run("m", "f1", "max")
+        core.catalog.run_summaries.best_run("m", "f1", "max")
     with pytest.raises(core.catalog.runs.RunError, match="'min' or 'max'"):
-        core.catalog.runs.best_run("m", "val_loss", "lowest")
+        core.catalog.run_summaries.best_run("m", "val_loss", "lowest")
 
 
 def test_only_a_backend_module_imports_its_tracking_library(package):

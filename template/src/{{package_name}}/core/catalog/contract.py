@@ -21,7 +21,9 @@ import yaml
 
 from ..basics import tasks
 from ..basics.errors import ProjectError
-from ..inference import codecs
+from ..inference import bodies, codecs
+from ..inference.decoders import Decoder
+from ..inference.encoders import Encoder
 from . import registry, runs
 
 DIRECTIONS = ("min", "max")
@@ -75,21 +77,21 @@ class Contract:
     artifacts: tuple[str, ...] = ()  # files of the run folder serving needs, next to the weights
     accepts: tuple[str, ...] = (codecs.JSON, codecs.CSV)  # request media types
     answers: tuple[str, ...] = (codecs.JSON, codecs.JSONLINES, codecs.CSV)  # response media types, preferred first
-    decoders: Mapping[str, codecs.Decoder] = field(default_factory=dict)  # added to or replacing core's
-    encoders: Mapping[str, codecs.Encoder] = field(default_factory=dict)
+    decoders: Mapping[str, Decoder] = field(default_factory=dict)  # added to or replacing core's
+    encoders: Mapping[str, Encoder] = field(default_factory=dict)
     headline: Callable[[dict], str] | None = None  # one prediction as text; default: the task's
     # (network, batch) -> (outputs, targets), for batches that are not (inputs, targets): dicts, say
     step: Callable | None = None
 
     def decode(self, body: str | bytes, content_type: str | None) -> codecs.Request:
         """A request body, decoded if it is of a type this model takes (else 415)."""
-        decoders = {**codecs.DECODERS, **self.decoders}
-        return codecs.decode(body, content_type, {kind: decoders[kind] for kind in self.accepts})
+        decoders = {**bodies.DECODERS, **self.decoders}
+        return bodies.decode(body, content_type, {kind: decoders[kind] for kind in self.accepts})
 
     def encode(self, result: object, accept: str | None) -> tuple[str | bytes, str]:
         """A response body in the type `accept` prefers among those this model answers with (else 406)."""
-        encoders = {**codecs.ENCODERS, **self.encoders}
-        return codecs.encode(result, accept, {kind: encoders[kind] for kind in self.answers})
+        encoders = {**bodies.ENCODERS, **self.encoders}
+        return bodies.encode(result, accept, {kind: encoders[kind] for kind in self.answers})
 
     def show(self, prediction: dict) -> str:
         """One prediction as a short text (for `smoke` and the docs)."""
@@ -114,7 +116,7 @@ def of(model: str) -> Contract:
     if not isinstance(contract, Contract):
         raise ContractError(f"{registry.folder(model) / FILE} must define CONTRACT = Contract(...)")
     for name in contract.accepts:
-        if name not in codecs.DECODERS and name not in contract.decoders:
+        if name not in bodies.DECODERS and name not in contract.decoders:
             raise ContractError(f"model '{model}' accepts '{name}' but no decoder is registered for it")
     return contract
 

@@ -2,14 +2,14 @@
 
 A run records its status in `status.json`: running, then finished, failed (with the error that
 ended it) or interrupted (Ctrl-C, SIGTERM). Only finished runs are ever picked: `find_run`,
-`best_run`, `ranked`, `list_runs`. A run without a status file (fetched from a SageMaker job, or
-written before runs recorded one) counts as finished when it has weights.
+`list_runs`, and `best_run` and `ranked` (core/catalog/run_summaries.py). A run without a status
+file (fetched from a SageMaker job, or written before runs recorded one) counts as finished when
+it has weights.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import shutil
@@ -17,7 +17,6 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -25,6 +24,7 @@ import yaml
 from ..basics import config, project
 from ..basics.errors import Interrupted, ProjectError, one_line
 from .checkpoints import LAST
+from .records import read_json, write_json
 
 WEIGHTS = "model.pt"
 CONFIG = "config.yaml"
@@ -89,7 +89,7 @@ def status(run_dir: Path) -> tuple[str, str]:
 
     A run still marked running whose process is gone was killed: it counts as interrupted.
     """
-    record = _read_json(run_dir / STATUS)
+    record = read_json(run_dir / STATUS)
     state = record.get("status")
     if state is None:
         return (FINISHED if (run_dir / WEIGHTS).is_file() else INCOMPLETE), ""
@@ -132,19 +132,6 @@ def recording(run_dir: Path, checkpoint: Path, enabled: bool = True) -> Iterator
     mark(run_dir, FINISHED)
 
 
-def json_text(record: object, **options) -> str:
-    """`record` as JSON text (`options` as for `json.dumps`); NaN and infinities become null (JSON has none)."""
-    return json.dumps(_finite(record), allow_nan=False, **options)
-
-
-def write_json(path: Path, record: dict) -> None:
-    """Write `record` as JSON, atomically; NaN and infinities become null."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json_text(record, indent=2) + "\n")
-    partial.replace(path)
-
-
 def resumable_run(model: str, run_id: str) -> Path:
     """The run `run_id` of `model`, if it can be resumed: it has a config and a last checkpoint, and is not running."""
     path = runs_root() / model / run_id
@@ -153,7 +140,7 @@ def resumable_run(model: str, run_id: str) -> Path:
     if not (path / "checkpoints" / LAST).is_file():
         raise RunError(f"run '{run_id}' has no checkpoint to resume from (trainer.checkpoint_every was not reached)")
     if status(path)[0] == RUNNING:
-        raise RunError(f"run '{run_id}' is still running (process {_read_json(path / STATUS).get('pid')})")
+        raise RunError(f"run '{run_id}' is still running (process {read_json(path / STATUS).get('pid')})")
     return path
 
 
@@ -178,80 +165,6 @@ def find_run(model: str, run_id: str | None = None) -> Path:
         known = ", ".join(p.name for p in list_runs(model)) or "none"
         raise RunError(f"no finished run '{run_id}' for model '{model}' (finished runs: {known})")
     return path
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """A run: its folder, final validation metrics, provenance (git commit, tracker ids) and status."""
-
-    path: Path
-    metrics: dict[str, float] = field(default_factory=dict)
-    provenance: dict = field(default_factory=dict)
-    status: str = FINISHED
-    error: str = ""
-
-
-def summaries(model: str, unfinished: bool = False) -> list[RunSummary]:
-    """Every finished run of `model` (with `unfinished`: every run), oldest first."""
-    return [summarize(path) for path in (every_run(model) if unfinished else list_runs(model))]
-
-
-def summarize(run_dir: Path) -> RunSummary:
-    """What a run's folder records about it (empty metrics or provenance when it has none)."""
-    state, error = status(run_dir)
-    return RunSummary(run_dir, _read_json(run_dir / METRICS), _read_json(run_dir / PROVENANCE), state, error)
-
-
-def varying_params(found: list[RunSummary]) -> dict[str, list[object]]:
-    """The config values (dotted keys) that differ between `found` runs: key -> one value per run."""
-    params = [config.flatten(_read_yaml(run.path / CONFIG)) for run in found]
-    keys = dict.fromkeys(key for run in params for key in run)
-    columns = {key: [run.get(key) for run in params] for key in keys}
-    return {key: values for key, values in columns.items() if len({json.dumps(v, default=str) for v in values}) > 1}
-
-
-def ranked(model: str, metric: str, direction: str) -> list[RunSummary]:
-    """The finished runs of `model` that have `metric`, best first by `direction` (ties: the latest first)."""
-    if direction not in ("min", "max"):
-        raise RunError(f"direction must be 'min' or 'max', not '{direction}'")
-    scored = [run for run in reversed(summaries(model)) if isinstance(run.metrics.get(metric), (int, float))]
-    return sorted(scored, key=lambda run: run.metrics[metric], reverse=direction == "max")
-
-
-def best_run(model: str, metric: str, direction: str) -> Path:
-    """The finished run of `model` with the best final `metric`."""
-    candidates = ranked(model, metric, direction)
-    if not candidates:
-        known = sorted({name for run in summaries(model) for name in run.metrics}) or ["none"]
-        raise RunError(f"no run of model '{model}' has metric '{metric}' (metrics: {', '.join(known)})")
-    return candidates[0].path
-
-
-def _read_yaml(path: Path) -> dict:
-    try:
-        content = yaml.safe_load(path.read_text())
-    except (FileNotFoundError, yaml.YAMLError):
-        return {}
-    return content if isinstance(content, dict) else {}
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        content = json.loads(path.read_text())
-    except (OSError, ValueError):  # missing, unreadable, not JSON (nor UTF-8)
-        return {}
-    return content if isinstance(content, dict) else {}
-
-
-def _finite(value: object) -> object:
-    """`value` with every NaN or infinite float in it replaced by None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
 
 
 def _alive(pid: object) -> bool:

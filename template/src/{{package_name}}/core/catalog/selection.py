@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..basics import config
 from ..basics.errors import ProjectError
-from . import contract, registry, runs
+from . import contract, registry, run_summaries, runs
 
 
 def model_config(model: str, overrides: list[str] = ()) -> object:
@@ -21,7 +21,7 @@ def pick_run(model: str, run: str | None = None, best: str | None = None, goal: 
         raise ProjectError("give --run or --best, not both")
     if goal and not best:
         raise ProjectError("--goal needs --best METRIC")
-    return runs.best_run(model, *ranking(model, best, goal)) if best else runs.find_run(model, run)
+    return run_summaries.best_run(model, *ranking(model, best, goal)) if best else runs.find_run(model, run)
 
 
 def ranking(model: str, metric: str | None = None, goal: str | None = None) -> tuple[str, str]:

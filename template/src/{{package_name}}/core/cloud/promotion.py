@@ -24,7 +24,7 @@ from pathlib import Path
 from ..basics import config
 from ..basics.errors import ProjectError
 from ..bundling import bundle as bundles
-from ..catalog import contract, registry, runs
+from ..catalog import contract, records, registry, run_summaries, runs
 from ..hosting import local_endpoint
 from ..inference import client
 from . import aws, deploy, packages, uploads
@@ -114,7 +114,7 @@ def publish(candidate: Candidate, endpoint_url: str | None, progress: Callable[[
         compression=candidate.compression,
         metrics=candidate.metrics,
         metrics_uri=_put_metrics(s3, settings, model, _digest(uri), candidate.metrics),
-        commit=runs.summarize(candidate.run_dir).provenance.get("git_commit") or "",
+        commit=run_summaries.summarize(candidate.run_dir).provenance.get("git_commit") or "",
         accepts=declared.accepts,
         answers=declared.answers,
         s3_version=stored,
@@ -150,7 +150,7 @@ def _digest(uri: str) -> str:
 def _put_metrics(s3, settings: aws.AwsConfig, model: str, digest: str, metrics: dict[str, float]) -> str:
     """The gate's metrics as a JSON object next to the bundle (the model package's quality statistics)."""
     key = settings.key(model, "bundles", digest, "metrics.json")
-    body = runs.json_text(metrics, indent=2, sort_keys=True).encode()
+    body = records.json_text(metrics, indent=2, sort_keys=True).encode()
     try:
         s3.put_object(Bucket=settings.bucket, Key=key, Body=body, ContentType="application/json")
     except Exception as error:  # botocore's ClientError, or a connection error

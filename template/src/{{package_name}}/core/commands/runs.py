@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from ..basics import fingerprint
-from ..catalog import runs, selection
+from ..catalog import run_summaries, runs, selection
 from . import printing
 from .console import out, user_errors
 from .options import GoalOpt, ModelArg, value
@@ -22,7 +22,11 @@ def list_runs(model: ModelArg, sort: SortOpt = None, goal: GoalOpt = None, all_r
     """List MODEL's finished runs, best first by its goal metric: metrics, the params that vary, commit, tracker run."""
     with user_errors():
         metric, direction = selection.ranking(model, sort, value(goal))
-        found = runs.summaries(model, unfinished=True) if all_runs else runs.ranked(model, metric, direction)
+        found = (
+            run_summaries.summaries(model, unfinished=True)
+            if all_runs
+            else run_summaries.ranked(model, metric, direction)
+        )
         unfinished = len(runs.every_run(model)) - len(runs.list_runs(model))
     if not found:
         out.print(f"model '{model}' has no {'run' if all_runs else 'finished run with ' + metric} yet")
@@ -32,9 +36,9 @@ def list_runs(model: ModelArg, sort: SortOpt = None, goal: GoalOpt = None, all_r
         out.print(f"{unfinished} run(s) did not finish (failed, interrupted or running): see `runs {model} --all`")
 
 
-def _print_runs(found: list[runs.RunSummary], metric: str, direction: str, with_status: bool) -> None:
+def _print_runs(found: list[run_summaries.RunSummary], metric: str, direction: str, with_status: bool) -> None:
     names = [metric, *sorted({name for run in found for name in run.metrics} - {metric})]
-    params = runs.varying_params(found)
+    params = run_summaries.varying_params(found)
     headers = [f"{metric} ({direction})", *names[1:], *params]
     numbers = [Column(header, justify="right", overflow="fold") for header in headers]
     run_column = Column("run", no_wrap=True, min_width=max(len(run.path.name) for run in found))

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..basics.errors import ProjectError, sigterm_as_interrupt
-from ..bundling import bundle
+from ..bundling import unpacking
 from ..inference import client, serving
 from . import torchserve
 
@@ -36,7 +36,7 @@ def running(bundle_path: Path, host: str, port: int, engine: str = "builtin") ->
     check_engine(engine)
     check_port(host, port)
     with sigterm_as_interrupt(), tempfile.TemporaryDirectory(prefix="bundle-") as folder:
-        model_dir = bundle.servable(bundle_path, Path(folder) / "model")
+        model_dir = unpacking.servable(bundle_path, Path(folder) / "model")
         if engine == "torchserve":
             process = torchserve.spawn(model_dir, Path(folder) / "torchserve", host, port)
             ready = client.wait_until_answering

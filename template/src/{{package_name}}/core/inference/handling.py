@@ -40,7 +40,7 @@ CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 MAX_CUSTOM_ATTRIBUTES = 1024
 MAX_ERROR_CHARS = 500  # an error message quoting the request is cut here
 # The media types whose bodies a server decodes as UTF-8 before the handlers run: SageMaker's
-# handler service's list, emptied in place by `receive_raw_bodies` (core/inference/serving.py reads it too).
+# handler service's list, emptied in place by `receive_raw_bodies` (core/inference/entry_point.py reads it too).
 UTF8_TYPES = ["application/json", "text/csv"]
 log = logging.getLogger("endpoint")
 
@@ -81,7 +81,7 @@ def transform_fn(handlers: ModuleType):
             context.set_response_status(status, _phrase(status))
             return error_body(message), JSON
 
-    transform.answers_errors = True  # core/inference/serving.py tells bundles made so from hand-written ones
+    transform.answers_errors = True  # core/inference/entry_point.py tells bundles made so from hand-written ones
     return transform
 
 

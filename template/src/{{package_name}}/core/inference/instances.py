@@ -13,9 +13,10 @@ such as the target of a data file, are then ignored).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from .codecs import CSV, JPEG, JSON, JSONLINES, NPY, PNG, TEXT, PayloadError, Request, finite
+from .codecs import CSV, JPEG, JSON, JSONLINES, NPY, PNG, TEXT, PayloadError, Request
 
 ROW_TYPES = (JSON, JSONLINES, CSV, NPY)
 TEXT_TYPES = (JSON, JSONLINES, TEXT, CSV)
@@ -55,9 +56,12 @@ def numbers(values: Sequence[object], where: str) -> list[float]:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise PayloadError(400, f"{where}: values must be numbers, got {value!r}")
         try:
-            converted.append(finite(float(value), where))
+            number = float(value)
         except (ValueError, OverflowError) as error:  # OverflowError: an integer past the float range
             raise PayloadError(400, f"{where}: values must be numbers, got {value!r}") from error
+        if not math.isfinite(number):
+            raise PayloadError(400, f"{where}: values must be finite numbers")
+        converted.append(number)
     return converted
 
 

@@ -2,7 +2,7 @@
 
 Model folders made before model contracts call `decode`, `encode` and `feature_matrix` from
 their `inference.py` and `model.py`; these keep working on top of the codec registry
-(core/inference/codecs.py) and `core.inference.instances`. New models declare their media types in their contract
+(core/inference/bodies.py) and `core.inference.instances`. New models declare their media types in their contract
 and read instances with `core.inference.instances` directly.
 """
 
@@ -10,23 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import codecs, instances
+from . import bodies, decoders, encoders, instances
 from .codecs import CSV, JSON, PayloadError, Request, media_type
 
 __all__ = ["CSV", "JSON", "PayloadError", "decode", "encode", "feature_matrix", "media_type"]
 
-DECODERS = {JSON: codecs.decode_json, CSV: codecs.decode_csv}
-ENCODERS = {JSON: codecs.encode_json}
+DECODERS = {JSON: decoders.decode_json, CSV: decoders.decode_csv}
+ENCODERS = {JSON: encoders.encode_json}
 
 
 def decode(body: str | bytes, content_type: str | None) -> Request:
     """The decoded JSON or CSV request (415 for other types)."""
-    return codecs.decode(body, content_type, DECODERS)
+    return bodies.decode(body, content_type, DECODERS)
 
 
 def encode(result: object, accept: str | None) -> tuple[str | bytes, str]:
     """The result as JSON, if the client accepts it (else 406)."""
-    return codecs.encode(result, accept, ENCODERS)
+    return bodies.encode(result, accept, ENCODERS)
 
 
 def feature_matrix(rows: Request | Sequence, feature_names: Sequence[str]) -> list[list[float]]:

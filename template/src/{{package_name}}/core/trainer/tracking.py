@@ -21,7 +21,8 @@ from typing import Protocol
 
 from ..basics import fingerprint, project
 from ..basics.errors import ProjectError
-from ..catalog.runs import PROVENANCE, json_text
+from ..catalog.records import json_text
+from ..catalog.runs import PROVENANCE
 
 HISTORY = "history.jsonl"
 BACKENDS = ("mlflow", "wandb")

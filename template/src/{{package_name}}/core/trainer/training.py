@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ..basics import config, tasks
 from ..basics.errors import ProjectError
 from ..basics.tasks import Metric
-from ..catalog import checkpoints, contract, registry, runs
+from ..catalog import checkpoints, contract, records, registry, runs
 from . import distributed, tracking
 from .environment import RunPaths
 from .loop import Loop, Step
@@ -162,7 +162,7 @@ def save_results(model: nn.Module, scores: dict[str, float], paths: RunPaths) ->
     paths.model_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), paths.model_dir / runs.WEIGHTS)
     paths.output_dir.mkdir(parents=True, exist_ok=True)
-    runs.write_json(paths.output_dir / runs.METRICS, scores)  # NaN (no JSON number) as null
+    records.write_json(paths.output_dir / runs.METRICS, scores)  # NaN (no JSON number) as null
     if paths.output_dir.resolve() != paths.model_dir.resolve():
         for name in (runs.METRICS, tracking.HISTORY, runs.PROVENANCE):
             if (paths.output_dir / name).is_file():
