@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from ..basics import fingerprint, project
-from ..bundling import sources
+from ..bundling import scripts, sources
 from . import datasets
 from .builds import DatasetError
 
@@ -47,15 +47,9 @@ def stage(name: str, dest: Path, details: dict | None = None) -> Path:
 
 
 def entry_point(script_name: str, details: dict) -> str:
-    """The source of a Processing job's entry point: `builds.job_main` on the script beside it."""
-    data_set = details.get("data_set")
-    return (
-        f'"""Processing job entry point of data set {data_set!r} (written by `data build --remote`)."""\n\n'
-        "from pathlib import Path\n\n"
-        f"from {project.CORE}.core.jobs.builds import job_main\n\n"
-        'if __name__ == "__main__":\n'
-        f"    job_main(Path(__file__).with_name({script_name!r}), {details!r})\n"
-    )
+    """The source of a Processing job's entry point (core/bundling/script_templates/build.py)."""
+    values = {"SCRIPT": repr(script_name), "DETAILS": repr(details), "DATA_SET": repr(details.get("data_set"))}
+    return scripts.render("build.py", CORE=project.CORE, **values)
 
 
 def _script_files(path: Path) -> dict[str, Path]:

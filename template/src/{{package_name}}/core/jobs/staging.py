@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..basics import config, project
 from ..basics.errors import ProjectError
-from ..bundling import sources
+from ..bundling import scripts, sources
 from ..catalog.model import Model, find
 from ..cloud import images
 
@@ -47,14 +47,8 @@ def training_requirements() -> tuple[str, ...]:
 
 
 def entry_point(model: Model) -> str:
-    """The source of the job's `train.py`."""
-    module = f"{project.package()}.models.{model.name}.train"
-    return (
-        f'"""Training job entry point of model {model.name!r} (written by `train --stage`)."""\n\n'
-        f"from {module} import main\n\n"
-        'if __name__ == "__main__":\n'
-        "    main()\n"
-    )
+    """The source of the job's `train.py` (core/bundling/script_templates/train.py)."""
+    return scripts.render("train.py", MODEL=model.name, PACKAGE=project.package())
 
 
 def channels(data_config: config.DataConfig) -> dict[str, str]:
