@@ -5,6 +5,7 @@ own names; then the core tags v0.2.0 and one team moves to it while the other st
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -120,10 +121,14 @@ def test_list_shows_the_pin_when_the_core_cannot_be_reached(tmp_path, template_r
 
 
 @pytest.mark.slow
-def test_two_teams_train_bundle_serve_and_deploy_on_one_core_without_collisions(teams, tmp_path, monkeypatch):
+def test_two_teams_train_bundle_serve_and_deploy_on_one_core_without_collisions(
+    teams, core_repo, tmp_path, monkeypatch
+):
     from moto.server import ThreadedMotoServer
 
-    _resolve_change_set_outputs(monkeypatch)
+    _rendered_bootstrap_tests(core_repo)._resolve_change_set_outputs(
+        monkeypatch
+    )  # moto's gap, as the core's tests fill it
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -168,18 +173,13 @@ def test_two_teams_train_bundle_serve_and_deploy_on_one_core_without_collisions(
         server.stop()
 
 
-def _resolve_change_set_outputs(monkeypatch) -> None:
-    """moto leaves a stack made through a change set without Outputs; CloudFormation resolves them."""
-    from moto.cloudformation import models, parsing
-
-    apply = models.ChangeSet.apply
-
-    def apply_and_resolve(change_set) -> None:
-        apply(change_set)
-        stack = change_set.stack
-        stack.output_map = parsing.OutputMap(stack.resource_map, change_set.template_dict, stack.stack_id)
-
-    monkeypatch.setattr(models.ChangeSet, "apply", apply_and_resolve)
+def _rendered_bootstrap_tests(core_repo: Path):
+    """The core repository's own tests/test_bootstrap.py, for the moto workaround it holds (written once)."""
+    path = core_repo / "tests" / "test_bootstrap.py"
+    spec = importlib.util.spec_from_file_location("rendered_test_bootstrap", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _version_bucket(repo: Path, endpoint: str, aws: dict[str, str]) -> None:

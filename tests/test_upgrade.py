@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -18,6 +19,12 @@ from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, ren
 PRE_CONTRACT_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
 PREVIOUS_RELEASE = "13bed3b1313c568a1572fe59872a90c44eb6d98a"  # one core, many repositories: the flat core
 PKG = f"src/{DEFAULT_PACKAGE}"
+
+
+def assert_suite_passes(project: Path, *args: str, env: dict[str, str]) -> None:
+    """The rendered project's own tests (`args` select them) pass."""
+    suite = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, cwd=project, env=env)
+    assert " passed" in suite.stdout and "failed" not in suite.stdout, suite.stdout[-3000:]
 
 
 @pytest.fixture
@@ -97,8 +104,7 @@ def test_a_previous_release_project_updates_and_its_models_train_bundle_and_serv
     for model in ("churn", "mine"):
         smoke = run(*cli, "smoke", model, "trainer.progress=false", cwd=project, env=env)
         assert "predicted" in smoke.stdout and ("versicolor" in smoke.stdout or "setosa" in smoke.stdout), smoke.stdout
-    suite = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project, env=rendered_env())
-    assert " passed" in suite.stdout and "failed" not in suite.stdout
+    assert_suite_passes(project, env=rendered_env())
 
 
 @pytest.mark.slow
@@ -140,20 +146,8 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
     cli = (sys.executable, "-m", DEFAULT_PACKAGE)
     smoke = run(*cli, "smoke", "reviews", "trainer.progress=false", cwd=project, env=env)
     assert "predicted" in smoke.stdout, smoke.stdout
-    everything = ("-m", "slow or not slow")  # the models' bundles served by TorchServe included
-    suite = run(
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        *everything,
-        "tests/models",
-        cwd=project,
-        env=env,
-    )
-    assert " passed" in suite.stdout and "failed" not in suite.stdout
+    # the models' bundles served by TorchServe too
+    assert_suite_passes(project, "-m", "slow or not slow", "tests/models", env=env)
 
 
 @pytest.mark.slow
