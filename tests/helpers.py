@@ -59,6 +59,16 @@ def scaffold(*args: object):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
+def generated(root: Path, template: Path | str, *models: str) -> Path:
+    """A project made by `scaffold new` from `template`, with `models` added, committed in its own git repository."""
+    for argv in (["new", root, "--template", template], *(["add-model", model, "--project", root] for model in models)):
+        result = scaffold(*argv)
+        assert result.exit_code == 0, result.output
+    git("init", "-q", cwd=root)
+    commit_all(root, "generated")
+    return root
+
+
 def render(dst: Path, src: Path | str = ROOT, **answers: str) -> Path:
     """Render a project with copier's defaults plus `answers`, trust-free; returns `dst`."""
     copier.run_copy(str(src), dst, data=answers, defaults=True, unsafe=False, quiet=True)

@@ -6,10 +6,10 @@ import sys
 
 import copier
 import yaml
-from conftest import DEFAULT_PACKAGE, TABULAR_STARTER, commit_all, git, render, rendered_env, run
+from helpers import DEFAULT_MODEL, DEFAULT_PACKAGE, TABULAR_STARTER, commit_all, git, render, rendered_env, run
 
-MODEL_FILE = f"src/{DEFAULT_PACKAGE}/models/classifier/model.py"
-MODEL_ANSWERS = f"src/{DEFAULT_PACKAGE}/models/classifier/.copier-answers.model.yml"
+MODEL_FILE = f"src/{DEFAULT_PACKAGE}/models/{DEFAULT_MODEL}/model.py"
+MODEL_ANSWERS = f"src/{DEFAULT_PACKAGE}/models/{DEFAULT_MODEL}/.copier-answers.model.yml"
 TEMPLATE_MODEL_FILE = f"{TABULAR_STARTER}/model.py"
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers import DEFAULT_PACKAGE, commit_all, git, scaffold
+from helpers import DEFAULT_PACKAGE, commit_all, generated, git, scaffold
 from mini_template import INFERENCE, MODEL, TABULAR, TABULAR_MODEL, make, release
 
 PKG = f"src/{DEFAULT_PACKAGE}"
@@ -34,13 +34,7 @@ def template_repo(tmp_path):
 @pytest.fixture
 def project(tmp_path, template_repo):
     """A project with the first model and two added ones, committed, then edited by its user."""
-    root = tmp_path / "project"
-    assert scaffold("new", root, "--template", template_repo).exit_code == 0
-    for model in MODELS[1:]:
-        result = scaffold("add-model", model, "--project", root)
-        assert result.exit_code == 0, result.output
-    git("init", "-q", cwd=root)
-    commit_all(root, "generated")
+    root = generated(tmp_path / "project", template_repo, *MODELS[1:])
     with (root / f"{PKG}/models/churn/model.py").open("a") as handle:
         handle.write(HELPER)
     (root / f"{PKG}/models/fraud/config.yaml").write_text("max_epochs: 55\nlr: 0.01\n")
@@ -133,11 +127,7 @@ def test_list_shows_versions_and_available_updates(project, template_repo):
 
 def test_update_from_a_git_url_keeps_the_url(tmp_path, template_repo):
     url = f"git+file://{template_repo}"
-    root = tmp_path / "remote-project"
-    assert scaffold("new", root, "--template", url).exit_code == 0
-    assert scaffold("add-model", "churn", "--project", root).exit_code == 0
-    git("init", "-q", cwd=root)
-    commit_all(root, "generated")
+    root = generated(tmp_path / "remote-project", url, "churn")
     release(template_repo, "v1.1.0", V1_1)
     listed = scaffold("list", "--project", root)  # the tags come from `git ls-remote`
     assert listed.exit_code == 0 and listed.output.count("yes") == 3, listed.output

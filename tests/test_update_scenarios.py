@@ -21,7 +21,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from helpers import DEFAULT_PACKAGE, commit_all, git, replace, scaffold
+from helpers import DEFAULT_PACKAGE, commit_all, generated, git, replace, scaffold
 from jinja2.sandbox import SandboxedEnvironment
 from mini_template import MODEL, TABULAR, TABULAR_MODEL, make, release
 
@@ -49,11 +49,7 @@ def history(tmp_path_factory) -> tuple[Path, Path]:
     """(template repository tagged v1.0.0 and v1.1.0, a committed project made from v1.0.0 with a second model)."""
     folder = tmp_path_factory.mktemp("history")
     template = make(folder / "template-repo")
-    project = folder / "project"
-    assert scaffold("new", project, "--template", template).exit_code == 0
-    assert scaffold("add-model", "churn", "--project", project).exit_code == 0
-    git("init", "-q", cwd=project)
-    commit_all(project, "generated")
+    project = generated(folder / "project", template, "churn")
     release(template, "v1.1.0", V1_1)
     return template, project
 
