@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from helpers import DEFAULT_PACKAGE, commit_all, generated, git, scaffold
-from mini_template import INFERENCE, MODEL, TABULAR, TABULAR_MODEL, make, release
+from helpers import DEFAULT_PACKAGE, ROOT, commit_all, generated, git, scaffold
+from mini_template import COPIER_YML, INFERENCE, MODEL, TABULAR, TABULAR_MODEL, make, release
 
 PKG = f"src/{DEFAULT_PACKAGE}"
 MODELS = ("classifier", "churn", "fraud")
@@ -137,3 +137,12 @@ def test_update_from_a_git_url_keeps_the_url(tmp_path, template_repo):
         answers = yaml.safe_load(text(root, answers_file))
         assert (answers["_src_path"], answers["_commit"]) == (url, "v1.1.0")
     assert text(root, f"{PKG}/models/churn/inference.py") == INFERENCE_V1_1
+
+
+def test_the_small_template_keeps_the_real_templates_structure():
+    real, small = (yaml.safe_load(text) for text in ((ROOT / "copier.yml").read_text(), COPIER_YML))
+    for key in ("_subdirectory", "_answers_file", "_external_data"):
+        assert small[key] == real[key], key
+    assert set(small["_exclude"]) <= set(real["_exclude"])
+    assert set(small["starter"]["choices"]) <= set(real["starter"]["choices"].values())
+    assert {key for key in small if not key.startswith("_")} <= {key for key in real if not key.startswith("_")}
