@@ -19,15 +19,15 @@ def mlflow_server(tmp_path_factory):
     port = free_port()
     command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     command += ["--backend-store-uri", f"sqlite:///{folder / 'store.db'}", "--artifacts-destination", folder / "art"]
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen([str(c) for c in command], cwd=folder, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(f"{url}/health", server, folder / "server.log")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with (folder / "server.log").open("w") as log:
+        server = subprocess.Popen([str(c) for c in command], cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_ready(f"{url}/health", server, folder / "server.log")
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 def test_training_runs_are_tracked_on_the_team_server(tmp_path, mlflow_server):
