@@ -127,6 +127,8 @@ def test_first_model_is_the_model_template_rendered(rendered, tmp_path):
         rendered_part, alone = tree(project / part), tree(added / part)
         rendered_part.pop(".copier-answers.model.yml", None), alone.pop(".copier-answers.model.yml", None)
         assert rendered_part == alone, part  # (the answers files' _commit differ)
+    assert "data/samples/churn" in (project / PKG / "models/churn/config.yaml").read_text()
+    assert any((project / "data/samples/churn").rglob("*.*"))
     answers = yaml.safe_load((project / answers_file).read_text())
     assert answers == {
         "_commit": answers["_commit"],
