@@ -14,6 +14,7 @@ import copier
 import pytest
 import tomllib
 import yaml
+from file_lists import EXPECTED, REWRITE, changes, expected, files
 from helpers import DEFAULT_MODEL, DEFAULT_PACKAGE, ROOT, render, rendered_env, run
 
 PKG = f"src/{DEFAULT_PACKAGE}"
@@ -31,8 +32,6 @@ VARIANTS = {
     "ci=none": {"ci": "none"},
     **{f"starter={starter}": {"starter": starter} for starter in STARTERS[1:]},
 }
-EXPECTED = Path(__file__).with_name("expected_files")
-REWRITE = "WRITE_EXPECTED_FILES"  # set to 1 to rewrite those lists from what renders now
 # What may look like unrendered Jinja in a rendered file, and why it is meant literally.
 LITERAL = {
     r"\$\{\{.*?\}\}": "GitHub Actions expressions, in workflows and the tests that read them",
@@ -56,46 +55,14 @@ def rendered(tmp_path_factory):
     return get
 
 
-def files(root: Path) -> set[str]:
-    return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
-
-
-def changes(default: set[str], rendered: set[str]) -> list[str]:
-    """`rendered` as lines against `default`: `+ path` added, `- path` removed, `- folder/` gone with all it held."""
-    removed = default - rendered
-    folders = {f"{parent.as_posix()}/" for path in removed for parent in Path(path).parents if parent != Path(".")}
-    gone = {folder for folder in folders if not any(path.startswith(folder) for path in rendered)}
-    outermost = {folder for folder in gone if not any(folder != other and folder.startswith(other) for other in gone)}
-    lines = [f"- {folder}" for folder in outermost] + [f"+ {path}" for path in rendered - default]
-    lines += [f"- {path}" for path in removed if not any(path.startswith(folder) for folder in outermost)]
-    return sorted(lines, key=lambda line: (line[2:], line))
-
-
-def applied(default: set[str], lines: list[str]) -> set[str]:
-    """`default` with the changes of `lines` (as `changes` writes them)."""
-    result = set(default)
-    for line in lines:
-        sign, path = line[0], line[2:]
-        if sign == "+":
-            result.add(path)
-        else:
-            result = {p for p in result if p != path and not (path.endswith("/") and p.startswith(path))}
-    return result
-
-
-def listed(variant: str) -> list[str]:
-    return (EXPECTED / f"{variant}.txt").read_text().splitlines()
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_each_option_renders_exactly_its_files(rendered, variant):
     actual, default = files(rendered(**VARIANTS[variant])), files(rendered())
     if os.environ.get(REWRITE):
         lines = sorted(actual) if variant == "default" else changes(default, actual)
         (EXPECTED / f"{variant}.txt").write_text("".join(f"{line}\n" for line in lines))
-    expected = set(listed("default"))
-    expected = expected if variant == "default" else applied(expected, listed(variant))
-    missing, unexpected = sorted(expected - actual), sorted(actual - expected)
+    wanted = expected(**VARIANTS[variant])
+    missing, unexpected = sorted(wanted - actual), sorted(actual - wanted)
     assert not missing and not unexpected, (
         f"{variant}: files not rendered {missing}, rendered but not expected {unexpected}. If intended, rewrite the "
         f"lists: {REWRITE}=1 .venv/bin/python -m pytest tests/test_render.py -k exactly -p no:cacheprovider"
@@ -174,11 +141,7 @@ def test_every_option_combination_renders_clean(rendered, answers):
     assert ("mlflow" in dependencies) == (answers["tracking"] == "mlflow")
     assert ("wandb" in dependencies) == (answers["tracking"] == "wandb")
     assert f'TRACKING = "{answers["tracking"]}"' in (project / PKG / "settings.py").read_text()
-    expected = set(listed("default"))
-    for option, value in answers.items():  # each option's changes to the file set, together
-        if (EXPECTED / f"{option}={value}.txt").is_file():
-            expected = applied(expected, listed(f"{option}={value}"))
-    assert files(project) == expected
+    assert files(project) == expected(**answers)  # each option's changes to the file set, together
     ruff_clean(project)
 
 
