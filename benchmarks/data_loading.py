@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import torch
-from project import PACKAGE, Row, project_env, render, sh
+from project import PACKAGE, Row, project_env, rendered_project, sh
 
 ROWS, FEATURES, SHARDS, REPEATS = 500_000, 20, 8, 3
 LABELS = ("alpha", "beta", "gamma")
@@ -39,7 +39,7 @@ MB = 2**20
 
 
 def measure(folder: Path) -> list[Row]:
-    project = render(folder)
+    project = rendered_project(folder)
     files = write_data(folder / "data")
     env = project_env(project)
     runs: dict[tuple[str, str], list[dict]] = {}

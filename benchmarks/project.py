@@ -1,22 +1,42 @@
-"""Shared by the benchmarks: a rendered, trained project, timing, and one result row."""
+"""Shared by the benchmarks: a rendered, trained project, timing, and one result row.
+
+Rendering, running commands and a project's environment come from tests/helpers.py, which the tests use too.
+"""
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import copier
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # where helpers.py lives
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import DEFAULT_MODEL as MODEL
+from helpers import DEFAULT_PACKAGE as PACKAGE
+from helpers import ROOT, cli, commit_all, free_port, make_template_repo, project_env, render, wait_ready
+from helpers import run as sh
+
 BIN = Path(sys.executable).parent
-PACKAGE = "ml_project"
-MODEL = "classifier"
+__all__ = [
+    "BIN",
+    "MODEL",
+    "PACKAGE",
+    "ROOT",
+    "Row",
+    "cli",
+    "commit_all",
+    "free_port",
+    "make_template_repo",
+    "median_seconds",
+    "project_env",
+    "rendered_project",
+    "sh",
+    "trained_project",
+    "wait_ready",
+]
 
 
 @dataclass(frozen=True)
@@ -30,44 +50,16 @@ class Row:
     goal: str = ""
 
 
-def render(folder: Path, **answers: str) -> Path:
+def rendered_project(folder: Path, **answers: str) -> Path:
     """The template rendered with its defaults (plus `answers`) into `folder/project`."""
-    project = folder / "project"
-    copier.run_copy(str(ROOT), project, data=answers, defaults=True, unsafe=False, quiet=True)
-    return project
+    return render(folder / "project", **answers)
 
 
 def trained_project(folder: Path) -> tuple[Path, Path]:
     """A rendered project with one short training run; returns (project, run_dir)."""
-    project = render(folder)
+    project = rendered_project(folder)
     cli(project, "train", MODEL, "trainer.max_epochs=2", "trainer.progress=false")
     return project, next((project / "runs" / MODEL).iterdir())
-
-
-def project_env(project: Path) -> dict[str, str]:
-    """Environment for running a rendered project's code with this interpreter."""
-    tracking = project.parent / "tracking"
-    return {
-        **os.environ,
-        "PYTHONPATH": str(project / "src"),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tracking / 'mlflow.db'}",
-        "WANDB_MODE": "offline",
-        "WANDB_DIR": str(tracking),
-    }
-
-
-def cli(project: Path, *args: str | Path) -> subprocess.CompletedProcess:
-    """Run the project's CLI with this interpreter."""
-    command = [sys.executable, "-m", PACKAGE, *map(str, args)]
-    return sh(*command, cwd=project, env=project_env(project))
-
-
-def sh(*command: str | Path, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run a command; fail with its output if it fails."""
-    done = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return done
 
 
 def median_seconds(action: Callable[[], object], repeat: int, after: Callable[[], object] | None = None) -> float:

@@ -19,14 +19,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from project import BIN, ROOT, Row, median_seconds, sh
+from project import BIN, Row, commit_all, make_template_repo, median_seconds, sh
 
-GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 MODELS = ["churn", "fraud", "ranking", "forecast"]  # plus the first model: 5 in all
 
 
 def measure(folder: Path, repeat: int = 3) -> list[Row]:
-    template = template_history(folder)
+    template = make_template_repo(folder / "template")
     project = folder / "project"
     copier_start = median_seconds(lambda: sh(BIN / "copier", "--version"), repeat)
     copy = median_seconds(
@@ -36,13 +35,13 @@ def measure(folder: Path, repeat: int = 3) -> list[Row]:
     )
     sh(BIN / "scaffold", "new", project, "--template", template)
     sh("git", "init", "-q", cwd=project)
-    commit(project, "generated")
+    commit_all(project, "generated")
     add_model = median_seconds(
         lambda: sh(BIN / "scaffold", "add-model", "extra", "-p", project), repeat, after=lambda: reset(project)
     )
     for model in MODELS:
         sh(BIN / "scaffold", "add-model", model, "-p", project)
-    commit(project, "five models")
+    commit_all(project, "five models")
     release(template)
     listing, list_start = paired(
         lambda: sh(BIN / "scaffold", "list", "-p", project), lambda: sh(BIN / "copier", "--version"), repeat
@@ -88,29 +87,9 @@ def paired(
     return statistics.median(times[0]), statistics.median(times[1])
 
 
-def commit(repo: Path, message: str) -> None:
-    sh("git", "add", "-A", cwd=repo)
-    sh("git", *GIT_ID, "commit", "-qm", message, cwd=repo)
-
-
 def reset(repo: Path) -> None:
     sh("git", "reset", "-q", "--hard", cwd=repo)
     sh("git", "clean", "-fdq", cwd=repo)
-
-
-def template_history(folder: Path) -> Path:
-    """This template committed and tagged v1.0.0 in a new repository."""
-    repo = folder / "template"
-    repo.mkdir()
-    for part in ("copier.yml", "template", "core_template"):
-        if (ROOT / part).is_dir():
-            shutil.copytree(ROOT / part, repo / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(ROOT / part, repo / part)
-    sh("git", "init", "-q", cwd=repo)
-    commit(repo, "v1.0.0")
-    sh("git", "tag", "v1.0.0", cwd=repo)
-    return repo
 
 
 def release(repo: Path) -> None:
@@ -118,5 +97,5 @@ def release(repo: Path) -> None:
     model = repo / "core_template/src/{{package_name}}/models/{{model_name}}/inference.py"
     model.write_text(model.read_text().replace("calls these four", "calls these four (v1.1)"))
     (repo / "template/CHANGELOG.md").write_text("v1.1.0\n")
-    commit(repo, "v1.1.0")
+    commit_all(repo, "v1.1.0")
     sh("git", "tag", "v1.1.0", cwd=repo)

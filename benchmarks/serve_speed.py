@@ -13,11 +13,10 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from project import MODEL, PACKAGE, Row, cli, trained_project
+from project import MODEL, PACKAGE, Row, cli, free_port, trained_project, wait_ready
 
 BODY = json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2]]})
 HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -36,14 +35,6 @@ async def app(scope, receive, send):
 """
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def timed_post(connection: http.client.HTTPConnection, body, headers: dict[str, str]) -> float:
     """Seconds one `POST /invocations` takes on a keep-alive connection (it must answer 200)."""
     start = time.perf_counter()
@@ -52,17 +43,6 @@ def timed_post(connection: http.client.HTTPConnection, body, headers: dict[str, 
     answer.read()
     assert answer.status == 200, answer.status
     return time.perf_counter() - start
-
-
-def wait_ready(port: int, path: str) -> None:
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"port {port} not ready")
 
 
 def load(port: int, requests: int, clients: int) -> tuple[float, list[float]]:
@@ -93,13 +73,13 @@ def measure(folder: Path, requests: int = 3000, clients: int = 16) -> list[Row]:
     )
     bare = None
     try:
-        wait_ready(ours_port, "/ping")
+        wait_ready(f"http://127.0.0.1:{ours_port}/ping", ours)
         connection = http.client.HTTPConnection("127.0.0.1", ours_port)
         connection.request("POST", "/invocations", BODY, HEADERS)
         (folder / "bare.py").write_text(BARE_APP.format(body=connection.getresponse().read()))
         command = [sys.executable, "-m", "uvicorn", "bare:app", "--port", str(bare_port), "--log-level", "warning"]
         bare = subprocess.Popen(command, cwd=folder)
-        wait_ready(bare_port, "/")
+        wait_ready(f"http://127.0.0.1:{bare_port}/", bare)
         load(ours_port, 200, clients)  # warm-up
         bare_rate, bare_latencies = load(bare_port, requests, clients)
         ours_rate, ours_latencies = load(ours_port, requests, clients)

@@ -7,11 +7,11 @@ import sys
 import time
 from pathlib import Path
 
-from project import Row, project_env, render, sh
+from project import Row, project_env, rendered_project, sh
 
 
 def measure(folder: Path) -> list[Row]:
-    project = render(folder)
+    project = rendered_project(folder)
     sh("git", "init", "-q", cwd=project)
     env = project_env(project)
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]

@@ -7,13 +7,13 @@ import statistics
 import sys
 from pathlib import Path
 
-from project import MODEL, PACKAGE, Row, project_env, render, sh
+from project import MODEL, PACKAGE, Row, project_env, rendered_project, sh
 
 LOOPS = Path(__file__).with_name("training_loops.py")
 
 
 def measure(folder: Path) -> list[Row]:
-    project = render(folder)
+    project = rendered_project(folder)
     done = sh(sys.executable, LOOPS, PACKAGE, MODEL, cwd=project, env=project_env(project))
     times = json.loads(done.stdout.strip().splitlines()[-1])
     compared = [

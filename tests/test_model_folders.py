@@ -6,10 +6,11 @@ import sys
 
 import copier
 import yaml
-from conftest import DEFAULT_PACKAGE, TABULAR_STARTER, commit_all, git, render, rendered_env, run
+from file_lists import expected, files
+from helpers import DEFAULT_MODEL, DEFAULT_PACKAGE, TABULAR_STARTER, commit_all, git, render, rendered_env, run
 
-MODEL_FILE = f"src/{DEFAULT_PACKAGE}/models/classifier/model.py"
-MODEL_ANSWERS = f"src/{DEFAULT_PACKAGE}/models/classifier/.copier-answers.model.yml"
+MODEL_FILE = f"src/{DEFAULT_PACKAGE}/models/{DEFAULT_MODEL}/model.py"
+MODEL_ANSWERS = f"src/{DEFAULT_PACKAGE}/models/{DEFAULT_MODEL}/.copier-answers.model.yml"
 TEMPLATE_MODEL_FILE = f"{TABULAR_STARTER}/model.py"
 
 
@@ -70,15 +71,13 @@ def test_an_added_model_trains_serves_and_is_tested_by_the_project_suite(tmp_pat
 
 def test_a_new_tracking_answer_brings_its_backend_and_keeps_user_edits(tmp_path, template_repo):
     project = render(tmp_path / "project", src=template_repo, tracking="none")
-    core = project / "src" / DEFAULT_PACKAGE / "core"
-    assert not list(core.glob("*_tracking.py"))
+    assert files(project) == expected(tracking="none")
     (project / MODEL_FILE).write_text((project / MODEL_FILE).read_text() + "\n\nUSER_EDIT = True\n")
     git("init", "-q", cwd=project)
     commit_all(project, "generated, then edited")
 
     copier.run_update(project, data={"tracking": "wandb"}, defaults=True, overwrite=True, unsafe=False, quiet=True)
-    assert [p.name for p in core.glob("*_tracking.py")] == ["wandb_tracking.py"]
-    assert 'TRACKING = "wandb"' in (core.parent / "settings.py").read_text()
+    assert files(project) == expected(tracking="wandb")
+    assert 'TRACKING = "wandb"' in (project / "src" / DEFAULT_PACKAGE / "settings.py").read_text()
     assert "wandb>=" in (project / "pyproject.toml").read_text()
-    assert (project / "tests" / "test_wandb_tracking.py").is_file()
     assert "USER_EDIT = True" in (project / MODEL_FILE).read_text()

@@ -1,7 +1,7 @@
 """`scaffold update`, `list` and `adopt` on odd histories, and the table of bad inputs they refuse.
 
-One template history (v1.0.0, then v1.1.0 that deletes two project files and rewrites a line of
-every model) and one project made from v1.0.0 are built once; each test works on its own copy.
+One small template's history (v1.0.0, then v1.1.0 that deletes two project files and changes the
+tabular starter) and one project made from v1.0.0 are built once; each test works on its own copy.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from conftest import DEFAULT_PACKAGE, ROOT, TABULAR_STARTER, TEMPLATE_PARTS, commit_all, git, replace, scaffold
+from helpers import DEFAULT_PACKAGE, commit_all, generated, git, replace, scaffold
 from jinja2.sandbox import SandboxedEnvironment
+from mini_template import MODEL, TABULAR, TABULAR_MODEL, make, release
 
 PKG = f"src/{DEFAULT_PACKAGE}"
 EDITED_THEN_DELETED = ".pre-commit-config.yaml"  # the user edits it; v1.1.0 deletes it
@@ -30,35 +31,26 @@ DELETED = f"{PKG}/core/pins.py"  # v1.1.0 deletes it, the user never touched it
 CHURN_MODEL = f"{PKG}/models/churn/model.py"
 CHURN_ANSWERS = f"{PKG}/models/churn/.copier-answers.model.yml"
 MODEL_DELETED = "requirements.txt"  # v1.1.0 deletes it from every tabular model; the user edits churn's
-DOCSTRING = '"""The network and its config schema."""'
+MODEL_V1_1 = TABULAR_MODEL.replace('"""The network."""', '"""Network v1.1."""')
+SLOWLY = "slowly"  # the model name for which v1.1.0 takes many seconds to render
+V1_1 = {
+    f"template/{EDITED_THEN_DELETED}": None,
+    "template/src/{{package_name}}/core/pins.py": None,
+    f"core_template/{TABULAR}/model.py": MODEL_V1_1,
+    f"core_template/{TABULAR}/{MODEL_DELETED}": None,
+    f"core_template/{MODEL}/{{% if model_name == '{SLOWLY}' %}}zz_slow.txt{{% endif %}}.jinja": (
+        "{% for i in range(100000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}"
+    ),
+}
 
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> tuple[Path, Path]:
     """(template repository tagged v1.0.0 and v1.1.0, a committed project made from v1.0.0 with a second model)."""
     folder = tmp_path_factory.mktemp("history")
-    template = folder / "template-repo"
-    template.mkdir()
-    for part in TEMPLATE_PARTS:
-        if (ROOT / part).is_dir():
-            shutil.copytree(ROOT / part, template / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(ROOT / part, template / part)
-    git("init", "-q", "-b", "main", cwd=template)
-    commit_all(template, "v1.0.0")
-    git("tag", "v1.0.0", cwd=template)
-    project = folder / "project"
-    assert scaffold("new", project, "--template", template).exit_code == 0
-    data = {"kind": "model", "model_name": "churn", "package_name": DEFAULT_PACKAGE}  # as `scaffold add-model` does
-    copier.run_copy(str(template), project, data=data, answers_file=CHURN_ANSWERS, defaults=True, quiet=True)
-    git("init", "-q", cwd=project)
-    commit_all(project, "generated")
-    (template / "template" / EDITED_THEN_DELETED).unlink()
-    (template / "template/src/{{package_name}}/core/pins.py").unlink()
-    replace(template / TABULAR_STARTER / "model.py", DOCSTRING, '"""Network v1.1."""')
-    (template / TABULAR_STARTER / MODEL_DELETED).unlink()
-    commit_all(template, "v1.1.0")
-    git("tag", "v1.1.0", cwd=template)
+    template = make(folder / "template-repo")
+    project = generated(folder / "project", template, "churn")
+    release(template, "v1.1.0", V1_1)
     return template, project
 
 
@@ -73,7 +65,7 @@ def answers(root: Path, path: str = ".copier-answers.yml") -> dict:
 
 
 def test_conflicts_stay_unmerged_and_edited_deleted_files_stay(project):
-    replace(project / CHURN_MODEL, DOCSTRING, '"""Our churn net."""')
+    replace(project / CHURN_MODEL, '"""The network."""', '"""Our churn net."""')
     for path in (EDITED_THEN_DELETED, f"{PKG}/models/churn/{MODEL_DELETED}"):
         with (project / path).open("a") as handle:
             handle.write("# our own settings\n")
@@ -83,7 +75,10 @@ def test_conflicts_stay_unmerged_and_edited_deleted_files_stay(project):
     kept = [EDITED_THEN_DELETED, f"{PKG}/models/churn/{MODEL_DELETED}"]
     assert CHURN_MODEL in result.output and all(path in result.output for path in kept)
     # edited files the template deleted are kept with the user's text; untouched ones are gone
-    assert all("# our own settings" in (project / path).read_text() for path in kept)
+    assert [(project / path).read_text() for path in kept] == [
+        "repos: []\n# our own settings\n",
+        "numpy\n# our own settings\n",
+    ]
     assert not (project / DELETED).exists() and not (project / PKG / "models/classifier" / MODEL_DELETED).exists()
     # all are unmerged, as a git merge leaves them: git refuses to commit until they are resolved
     assert git("diff", "--name-only", "--diff-filter=U", cwd=project).split() == sorted([*kept, CHURN_MODEL])
@@ -115,7 +110,7 @@ def test_a_model_without_answers_file_is_reported_then_adopted(project):
     commit_all(project, "adopted")
     result = scaffold("update", "--project", project, "--only", "churn")
     assert result.exit_code == 0, result.output
-    assert (project / CHURN_MODEL).read_text().startswith('"""Network v1.1."""')
+    assert (project / CHURN_MODEL).read_text() == MODEL_V1_1
 
 
 def test_update_points_every_answers_file_at_a_moved_template(project, history):
@@ -369,11 +364,13 @@ def _interrupted(argv: list[str], cwd: Path, started: Callable[[], bool], signum
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stopped_update_leaves_the_branch_and_files_as_they_were(project, tmp_path, signum):
+    assert scaffold("add-model", SLOWLY, "--project", project).exit_code == 0  # at v1.0.0: quick to add
+    commit_all(project, "a model whose update renders slowly")
     head, status = git("rev-parse", "HEAD", cwd=project), git("status", "--porcelain", cwd=project)
     files = snapshot(project)
 
     def midway() -> bool:  # the project step is committed (temporarily): the models' steps run next
-        return git("log", "-1", "--format=%s", cwd=project) == "scaffold update: project"
+        return "scaffold update: project" in git("log", "-3", "--format=%s", cwd=project)
 
     code, output = _interrupted(["update"], project, midway, signum, tmp_path / "tmp")
     assert code == 128 + signum, output
@@ -388,33 +385,20 @@ def test_a_stopped_update_leaves_the_branch_and_files_as_they_were(project, tmp_
     assert not list((tmp_path / "tmp").iterdir())  # copier's clones were removed
 
 
-SLOWLY = "slowly"  # the model name for which the template below takes many seconds to render
-
-
-@pytest.fixture(scope="module")
-def slow_template(history, tmp_path_factory) -> Path:
-    """A plain copy of the template (no git: rendered in place) whose model `slowly` renders slowly."""
-    folder = Path(shutil.copytree(history[0], tmp_path_factory.mktemp("slow") / "template", ignore=lambda *_: {".git"}))
-    slow = folder / "core_template/src/{{package_name}}/models/{{model_name}}"
-    loop = "{% for i in range(100000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}"
-    (slow / f"{{% if model_name == '{SLOWLY}' %}}zz_slow.txt{{% endif %}}.jinja").write_text(loop)
-    return folder
-
-
 @pytest.mark.parametrize(
     ("command", "signum"),
     [("add-model", signal.SIGTERM), ("add-model", signal.SIGINT), ("new", signal.SIGTERM)],
     ids=["add-model-SIGTERM", "add-model-SIGINT", "new-SIGTERM"],
 )
-def test_a_stopped_render_leaves_no_folder_behind(slow_template, tmp_path, command, signum):
+def test_a_stopped_render_leaves_no_folder_behind(history, tmp_path, command, signum):
     project = tmp_path / "project"
     if command == "add-model":
-        copier.run_copy(str(slow_template), project, defaults=True, quiet=True)
+        copier.run_copy(str(history[0]), project, defaults=True, quiet=True)  # v1.1.0: slow for SLOWLY
         git("init", "-q", cwd=project)
         commit_all(project, "generated")
         argv, made = ["add-model", SLOWLY, "--project", str(project)], project / PKG / "models" / SLOWLY
     else:
-        argv = ["new", str(project), "--template", str(slow_template), "-d", f"model_name={SLOWLY}"]
+        argv = ["new", str(project), "--template", str(history[0]), "-d", f"model_name={SLOWLY}"]
         made = project / PKG / "models" / SLOWLY
     before = snapshot(project) if project.exists() else None
     code, output = _interrupted(argv, tmp_path, made.is_dir, signum, tmp_path / "tmp")
