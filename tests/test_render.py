@@ -154,7 +154,7 @@ def test_every_layout_renders_clean_code_and_workflows(rendered, layout):
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     if layout == "models":
         assert pyproject["project"]["dependencies"] == ["ml-core @ git+https://github.com/acme/ml-core.git@v1.2.0"]
-        assert "from ml_core.core import project" in (project / PKG / "__init__.py").read_text()
+        assert "from ml_core.core.basics import project" in (project / PKG / "__init__.py").read_text()
     else:
         assert not [p for p in (project / PKG / "models").iterdir() if p.name != "__init__.py"]
 
