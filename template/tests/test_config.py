@@ -47,7 +47,7 @@ def test_yaml_and_overrides_fill_the_schema(core, schema, config_file):
     ],
 )
 def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, message):
-    with pytest.raises(core.basics.config.ConfigError, match=message):
+    with pytest.raises(core.basics.errors.ConfigError, match=message):
         core.basics.config.load(schema, config_file, overrides)
 
 
@@ -74,7 +74,7 @@ def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, me
 def test_bad_config_files_are_one_line_errors(core, schema, tmp_path, text, message):
     path = tmp_path / "config.yaml"
     path.write_text(text)
-    with pytest.raises(core.basics.config.ConfigError, match=message) as raised:
+    with pytest.raises(core.basics.errors.ConfigError, match=message) as raised:
         core.basics.config.load(schema, path)
     assert "\n" not in str(raised.value)
 
@@ -82,7 +82,7 @@ def test_bad_config_files_are_one_line_errors(core, schema, tmp_path, text, mess
 def test_a_config_file_that_is_not_utf8_text_is_a_clear_error(core, schema, tmp_path):
     path = tmp_path / "config.yaml"
     path.write_bytes(b"data:\n  path: \xff\xfe.csv\n")
-    with pytest.raises(core.basics.config.ConfigError, match=r"config.yaml: not UTF-8 text \(at byte offset 14\)"):
+    with pytest.raises(core.basics.errors.ConfigError, match=r"config.yaml: not UTF-8 text \(at byte offset 14\)"):
         core.basics.config.load(schema, path)
 
 
@@ -109,10 +109,10 @@ def test_values_no_run_can_use_are_refused_naming_the_key(core, tmp_path, config
         dropout: float = 0.1
 
         def rules(self):
-            config = core.basics.config
+            rules = core.basics.config_rules
             return [
-                config.Rule("hidden_sizes", self.hidden_sizes, config.each(config.at_least(1)), "sizes of 1 or more"),
-                config.Rule("dropout", self.dropout, config.between(0, 1, high_allowed=False), "0 or more, below 1"),
+                rules.Rule("hidden_sizes", self.hidden_sizes, rules.each(rules.at_least(1)), "sizes of 1 or more"),
+                rules.Rule("dropout", self.dropout, rules.between(0, 1, high_allowed=False), "0 or more, below 1"),
             ]
 
     @dataclass
@@ -120,7 +120,7 @@ def test_values_no_run_can_use_are_refused_naming_the_key(core, tmp_path, config
         model: Network = field(default_factory=Network)
 
     assert core.basics.config.load(Config, config_file).model.dropout == 0.1
-    with pytest.raises(core.basics.config.ConfigError, match=message) as raised:
+    with pytest.raises(core.basics.errors.ConfigError, match=message) as raised:
         core.basics.config.load(Config, config_file, overrides)
     assert "\n" not in str(raised.value)
 
@@ -148,7 +148,7 @@ def test_any_overrides_give_a_config_or_a_one_line_error(core, schema, config_fi
 
 
 def test_missing_config_file_is_a_clear_error(core, schema, tmp_path):
-    with pytest.raises(core.basics.config.ConfigError, match="not found"):
+    with pytest.raises(core.basics.errors.ConfigError, match="not found"):
         core.basics.config.load(schema, tmp_path / "absent.yaml")
 
 
