@@ -135,7 +135,7 @@ import json, sys
 from pathlib import Path
 import importlib
 
-streaming, tables = (importlib.import_module(f"{sys.argv[1]}.core.{name}") for name in ("streaming", "tables"))
+streaming, tables = (importlib.import_module(f"{sys.argv[1]}.core.loading.{name}") for name in ("streaming", "tables"))
 files = tables.shard_files(Path(sys.argv[2]))
 names = [f"f{i}" for i in range(16)]
 
