@@ -31,7 +31,9 @@ def main(package: str, model: str) -> None:
     network_module = importlib.import_module(f"{package}.models.{model}.model")
     folder = Path(tempfile.mkdtemp())
     cfg, dataset = synthetic_problem(core["data"], network_module, folder)
-    train_loader, val_loader = core["data"].loaders(dataset, cfg.data.val_fraction, cfg.data.batch_size, 0)
+    batching = importlib.import_module(f"{package}.core.loading.batching")
+    train, val = batching.split(dataset, cfg.data.val_fraction, 0)
+    train_loader, val_loader = batching.dataset_loaders(train, val, cfg.data.batch_size, 0)
     steps = EPOCHS * len(train_loader)
 
     def build() -> nn.Module:
