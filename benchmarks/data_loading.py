@@ -137,7 +137,7 @@ def _median(runs: list[dict], key: str) -> float:
 def main(package: str, mode: str, path: str) -> None:
     """Read `path` the `mode` way once to warm up on a tiny copy, then measured; prints the figures as JSON."""
     reader = {"ours": load_ours, "plain": load_plain, "stream": stream}[mode]
-    modules = [importlib.import_module(f"{package}.core.{name}") for name in ("data", "streaming")]
+    modules = [importlib.import_module(f"{package}.core.loading.{name}") for name in ("data", "streaming")]
     path = Path(path)
     reader(*modules, path.parent / "tiny" if path.is_dir() else path.parent / "tiny" / f"data{path.suffix}")
     Path("/proc/self/clear_refs").write_text("5")  # the peak so far (imports, warm-up) is not the read's

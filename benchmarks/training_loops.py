@@ -25,13 +25,15 @@ ROWS, FEATURES, CLASSES, EPOCHS, REPEATS = 40_000, 16, 3, 8, 5
 
 
 def main(package: str, model: str) -> None:
-    core = {name: importlib.import_module(f"{package}.core.{name}") for name in ("data", "environment", "training")}
+    layered = ("loading.data", "loading.batching", "trainer.environment", "trainer.training")
+    core = {name.split(".")[1]: importlib.import_module(f"{package}.core.{name}") for name in layered}
     settings = importlib.import_module(f"{package}.settings")
     backend = settings.TRACKING
     network_module = importlib.import_module(f"{package}.models.{model}.model")
     folder = Path(tempfile.mkdtemp())
     cfg, dataset = synthetic_problem(core["data"], network_module, folder)
-    train_loader, val_loader = core["data"].loaders(dataset, cfg.data.val_fraction, cfg.data.batch_size, 0)
+    train, val = core["batching"].split(dataset, cfg.data.val_fraction, 0)
+    train_loader, val_loader = core["batching"].dataset_loaders(train, val, cfg.data.batch_size, 0)
     steps = EPOCHS * len(train_loader)
 
     def build() -> nn.Module:

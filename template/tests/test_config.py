@@ -37,21 +37,6 @@ def test_yaml_and_overrides_fill_the_schema(core, schema, config_file):
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        (["trainer.max_epoch=3"], "max_epoch"),
-        (["trainer.max_epochs=many"], "max_epochs"),
-        (["model.hidden_sizes=[a]"], "hidden_sizes"),
-        (["just-a-word"], "not of the form key=value"),
-        (["--trainer.seed"], "has no value"),
-    ],
-)
-def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, message):
-    with pytest.raises(core.basics.config.ConfigError, match=message):
-        core.basics.config.load(schema, config_file, overrides)
-
-
-@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("trainer: [1, 2", "not valid YAML"),
@@ -74,7 +59,7 @@ def test_bad_overrides_are_clear_errors(core, schema, config_file, overrides, me
 def test_bad_config_files_are_one_line_errors(core, schema, tmp_path, text, message):
     path = tmp_path / "config.yaml"
     path.write_text(text)
-    with pytest.raises(core.basics.config.ConfigError, match=message) as raised:
+    with pytest.raises(core.basics.errors.ConfigError, match=message) as raised:
         core.basics.config.load(schema, path)
     assert "\n" not in str(raised.value)
 
@@ -82,13 +67,18 @@ def test_bad_config_files_are_one_line_errors(core, schema, tmp_path, text, mess
 def test_a_config_file_that_is_not_utf8_text_is_a_clear_error(core, schema, tmp_path):
     path = tmp_path / "config.yaml"
     path.write_bytes(b"data:\n  path: \xff\xfe.csv\n")
-    with pytest.raises(core.basics.config.ConfigError, match=r"config.yaml: not UTF-8 text \(at byte offset 14\)"):
+    with pytest.raises(core.basics.errors.ConfigError, match=r"config.yaml: not UTF-8 text \(at byte offset 14\)"):
         core.basics.config.load(schema, path)
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
+        (["trainer.max_epoch=3"], "max_epoch"),
+        (["trainer.max_epochs=many"], "max_epochs"),
+        (["model.hidden_sizes=[a]"], "hidden_sizes"),
+        (["just-a-word"], "not of the form key=value"),
+        (["--trainer.seed"], "has no value"),
         (["optimizer.lr=-0.1"], "optimizer.lr: -0.1 is not allowed"),
         (["optimizer.lr=.inf"], "optimizer.lr: inf is not allowed"),
         (["optimizer.weight_decay=-1"], "optimizer.weight_decay: -1.0 is not allowed"),
@@ -102,17 +92,17 @@ def test_a_config_file_that_is_not_utf8_text_is_a_clear_error(core, schema, tmp_
         (["model.hidden_sizes=[1"], "not valid YAML"),
     ],
 )
-def test_values_no_run_can_use_are_refused_naming_the_key(core, tmp_path, config_file, overrides, message):
+def test_bad_overrides_and_values_no_run_can_use_are_one_line_errors(core, config_file, overrides, message):
     @dataclass
     class Network:  # a model's section declares its own rules; core's `validate` checks them
         hidden_sizes: list[int] = field(default_factory=lambda: [8])
         dropout: float = 0.1
 
         def rules(self):
-            config = core.basics.config
+            rules = core.basics.config_rules
             return [
-                config.Rule("hidden_sizes", self.hidden_sizes, config.each(config.at_least(1)), "sizes of 1 or more"),
-                config.Rule("dropout", self.dropout, config.between(0, 1, high_allowed=False), "0 or more, below 1"),
+                rules.Rule("hidden_sizes", self.hidden_sizes, rules.each(rules.at_least(1)), "sizes of 1 or more"),
+                rules.Rule("dropout", self.dropout, rules.between(0, 1, high_allowed=False), "0 or more, below 1"),
             ]
 
     @dataclass
@@ -120,7 +110,7 @@ def test_values_no_run_can_use_are_refused_naming_the_key(core, tmp_path, config
         model: Network = field(default_factory=Network)
 
     assert core.basics.config.load(Config, config_file).model.dropout == 0.1
-    with pytest.raises(core.basics.config.ConfigError, match=message) as raised:
+    with pytest.raises(core.basics.errors.ConfigError, match=message) as raised:
         core.basics.config.load(Config, config_file, overrides)
     assert "\n" not in str(raised.value)
 
@@ -148,7 +138,7 @@ def test_any_overrides_give_a_config_or_a_one_line_error(core, schema, config_fi
 
 
 def test_missing_config_file_is_a_clear_error(core, schema, tmp_path):
-    with pytest.raises(core.basics.config.ConfigError, match="not found"):
+    with pytest.raises(core.basics.errors.ConfigError, match="not found"):
         core.basics.config.load(schema, tmp_path / "absent.yaml")
 
 

@@ -50,9 +50,9 @@ def test_unknown_label_is_refused_when_classes_are_given(core, tmp_path):
 
 def test_split_is_seeded_disjoint_and_complete(core, workdir):
     data = core.loading.data.load_tabular(workdir / "data/samples/probe/points.csv", "side")
-    train, val = core.loading.data.split(data, 0.2, seed=1)
-    again, _ = core.loading.data.split(data, 0.2, seed=1)
-    other, _ = core.loading.data.split(data, 0.2, seed=2)
+    train, val = core.loading.batching.split(data, 0.2, seed=1)
+    again, _ = core.loading.batching.split(data, 0.2, seed=1)
+    other, _ = core.loading.batching.split(data, 0.2, seed=2)
     assert (len(train), len(val)) == (96, 24)
     assert torch.equal(train.tensors[0], again.tensors[0])
     assert not torch.equal(train.tensors[0], other.tensors[0])
@@ -93,11 +93,11 @@ def test_a_validation_source_is_held_out_instead_of_a_split(core, tmp_path):
         path=str(tmp_path / "train.csv"), target="label", validation=str(tmp_path / "val.csv")
     )
     dataset = core.loading.data.load_tabular(tmp_path / "train.csv", "label")
-    train, val = core.loading.data.held_out(dataset, settings, seed=0)
+    train, val = core.loading.batching.held_out(dataset, settings, seed=0)
     assert len(train) == 3 and val.tensors[0].tolist() == [[9.0, 0.0]] and val.tensors[1].tolist() == [1]
     settings.validation = None
-    assert [len(part) for part in core.loading.data.held_out(dataset, settings, seed=0)] == [2, 1]
-    assert [t.tolist() for t in core.loading.data.train_and_validation(3, 2, 0.5, seed=0)] == [[0, 1, 2], [3, 4]]
+    assert [len(part) for part in core.loading.batching.held_out(dataset, settings, seed=0)] == [2, 1]
+    assert [t.tolist() for t in core.loading.batching.train_and_validation(3, 2, 0.5, seed=0)] == [[0, 1, 2], [3, 4]]
 
 
 def test_a_jobs_channels_replace_the_configs_sources(core):

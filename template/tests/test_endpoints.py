@@ -72,7 +72,7 @@ def created_resources(parameters: dict[str, str]) -> set[str]:
     ],
 )
 def test_each_endpoint_type_gets_its_scaling_and_alarms(core, serving, expected):
-    parameters = core.basics.config.DeployConfig(**serving).stack_parameters()
+    parameters = core.cloud.serving_parameters.serving_parameters(core.basics.config.DeployConfig(**serving))
     assert created_resources(parameters) - {"Model", "EndpointConfig", "Endpoint"} == expected
 
 
@@ -157,7 +157,7 @@ def test_deploy_settings_no_endpoint_can_use_are_refused(core, overrides, messag
         core.catalog.registry.module("probe", "model").Config,
         core.catalog.registry.folder("probe") / "config.yaml",
     )
-    with pytest.raises(core.basics.config.ConfigError, match=message):
+    with pytest.raises(core.basics.errors.ConfigError, match=message):
         core.basics.config.load(schema, config_file, overrides)
 
 
@@ -167,9 +167,10 @@ def test_deploy_settings_that_fit_are_accepted(core):
         core.catalog.registry.folder("probe") / "config.yaml",
     )
     fixed = core.basics.config.load(schema, config_file, ["deploy.endpoint_type=realtime", "deploy.instance_count=3"])
-    assert fixed.deploy.stack_parameters()["MaxInstanceCount"] == "3"  # no max_instances: no autoscaling
+    parameters = core.cloud.serving_parameters.serving_parameters
+    assert parameters(fixed.deploy)["MaxInstanceCount"] == "3"  # no max_instances: no autoscaling
     overrides = ["deploy.endpoint_type=async", "deploy.data_capture_percent=100", "deploy.rollback_latency_ms=250"]
-    watched = core.basics.config.load(schema, config_file, overrides).deploy.stack_parameters()
+    watched = parameters(core.basics.config.load(schema, config_file, overrides).deploy)
     assert watched["DataCapturePercent"] == "100" and watched["RollbackLatencyMicroseconds"] == "250000"
 
 

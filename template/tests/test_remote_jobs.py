@@ -185,7 +185,7 @@ def test_an_s3_channel_is_read_in_place_and_local_ones_are_uploaded(core, jobs):
     ],
 )
 def test_remote_settings_sagemaker_would_refuse_fail_before_anything_is_uploaded(core, jobs, override, message):
-    with pytest.raises(core.basics.config.ConfigError, match=message):
+    with pytest.raises(core.basics.errors.ConfigError, match=message):
         launch(core, jobs, *override)
     assert keys(core, jobs) == []
 

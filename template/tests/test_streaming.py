@@ -43,7 +43,7 @@ def ids(batches) -> list[int]:
 
 
 def test_a_stream_yields_whole_batches_of_every_row_in_order(core, tmp_path, monkeypatch):
-    monkeypatch.setattr(core.loading.tables, "CSV_BLOCK_BYTES", 1024)  # several blocks a shard
+    monkeypatch.setattr(core.loading.csv_shards, "CSV_BLOCK_BYTES", 1024)  # several blocks a shard
     total = write_shards(tmp_path, [100, 45, 130])
     batches = list(stream(core, tmp_path))
     assert ids(batches) == list(range(total))
@@ -59,7 +59,7 @@ def test_two_ranks_of_two_workers_read_every_row_exactly_once_each_epoch(core, t
     seen, firsts = [], []
     for rank in range(2):
         shards = stream(core, tmp_path, rank=rank, world_size=2, shuffle=True, seed=3)
-        loader = core.loading.data.make_loader(shards, None, num_workers=2)
+        loader = core.loading.batching.make_loader(shards, None, num_workers=2)
         epochs = [list(loader) for _ in range(2)]
         assert len(epochs[0]) == len(epochs[1]) == 2 * 13  # 2 workers x 100 rows in batches of 8
         seen.append([ids(batches) for batches in epochs])

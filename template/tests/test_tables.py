@@ -127,7 +127,7 @@ def test_numbers_as_text_and_integers_are_features_too(core, tmp_path):
 
 
 def test_rows_of_many_blocks_are_read_whole_and_errors_count_rows_across_blocks(core, tmp_path, monkeypatch):
-    monkeypatch.setattr(core.loading.tables, "CSV_BLOCK_BYTES", 1024)  # about 100 rows a block
+    monkeypatch.setattr(core.loading.csv_shards, "CSV_BLOCK_BYTES", 1024)  # about 100 rows a block
     lines = [f"{i},{i % 7},{'ab'[i % 2]}" for i in range(2000)]
     source = write_csv(tmp_path / "a.csv", "x,y,label\n" + "\n".join(lines) + "\n")
     data = core.loading.data.load_tabular(source, "label")

@@ -61,7 +61,7 @@ def test_16_mixed_precision_scales_gradients(core, tmp_path):
 
 def test_unknown_precision_is_refused_before_training(core, tmp_path):
     with pytest.raises(
-        core.basics.config.ConfigError, match=r"trainer.precision: '8' is not allowed; expected one of 32"
+        core.basics.errors.ConfigError, match=r"trainer.precision: '8' is not allowed; expected one of 32"
     ):
         fit(core, tmp_path, settings(core, trainer__precision="8"))
     assert not (tmp_path / "model.pt").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 from torch import nn
 
 from ...core.basics import config
-from ...core.loading import data
+from ...core.loading import batching, data
 from ...core.trainer import distributed, environment, training
 from . import model
 
@@ -25,9 +25,8 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     with distributed.process_group():
         paths = distributed.from_main(lambda: environment.run_paths(NAME))
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
-        train_loader, val_loader = data.loaders(
-            dataset, cfg.data.val_fraction, cfg.data.batch_size, cfg.trainer.seed, **shard
-        )
+        train, val = batching.split(dataset, cfg.data.val_fraction, cfg.trainer.seed)
+        train_loader, val_loader = batching.dataset_loaders(train, val, cfg.data.batch_size, cfg.trainer.seed, **shard)
         training.seed_everything(cfg.trainer.seed)
         network = model.Probe(cfg.data.features, cfg.data.classes, cfg.model)
         return training.fit(network, nn.CrossEntropyLoss(), train_loader, val_loader, cfg, paths, NAME)

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ...core.basics import config
+from ...core.basics import config, config_rules
 from ...core.catalog import runs
 from ...core.inference import codecs, instances
 from ...core.trainer import devices
@@ -28,14 +28,20 @@ class NetworkConfig:
     widths: list[int] = field(default_factory=lambda: [16, 32, 64])  # one convolution block each
     dropout: float = 0.1
 
-    def rules(self) -> list[config.Rule]:
+    def rules(self) -> list[config_rules.Rule]:
         """Values the network cannot use (`config.validate` checks them, keys relative to `model`)."""
         smallest = 2 ** len(self.widths)  # each convolution block halves the image
         return [
-            config.Rule("channels", self.channels, config.among(MODES), "1 (greyscale) or 3 (RGB)"),
-            config.Rule("widths", self.widths, config.each(config.at_least(1)), "widths of 1 or more"),
-            config.Rule("image_size", self.image_size, config.at_least(smallest), f"{smallest} or more (2 ** blocks)"),
-            config.Rule("dropout", self.dropout, config.between(0, 1, high_allowed=False), "0 or more, below 1"),
+            config_rules.Rule("channels", self.channels, config_rules.among(MODES), "1 (greyscale) or 3 (RGB)"),
+            config_rules.Rule(
+                "widths", self.widths, config_rules.each(config_rules.at_least(1)), "widths of 1 or more"
+            ),
+            config_rules.Rule(
+                "image_size", self.image_size, config_rules.at_least(smallest), f"{smallest} or more (2 ** blocks)"
+            ),
+            config_rules.Rule(
+                "dropout", self.dropout, config_rules.between(0, 1, high_allowed=False), "0 or more, below 1"
+            ),
         ]
 
 

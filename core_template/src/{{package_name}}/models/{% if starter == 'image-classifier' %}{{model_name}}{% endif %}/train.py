@@ -21,7 +21,7 @@ from torch.utils.data import Dataset, Subset
 
 from ...core.basics import config
 from ...core.inference import codecs
-from ...core.loading import data
+from ...core.loading import batching, data
 from ...core.trainer import distributed, environment, training
 from . import model
 
@@ -64,14 +64,16 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     dataset = ImageFiles(files + held_out[0], [cfg.data.classes.index(label) for label in all_labels], cfg.model)
     with distributed.process_group():
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
-        train, val = data.train_and_validation(len(files), len(held_out[0]), cfg.data.val_fraction, cfg.trainer.seed)
-        train_loader, val_loader = data.dataset_loaders(
+        train, val = batching.train_and_validation(
+            len(files), len(held_out[0]), cfg.data.val_fraction, cfg.trainer.seed
+        )
+        train_loader, val_loader = batching.dataset_loaders(
             Subset(dataset, train.tolist()),
             Subset(dataset, val.tolist()),
             cfg.data.batch_size,
             cfg.trainer.seed,
             **shard,
-            **data.loader_options(cfg.data),
+            **batching.loader_options(cfg.data),
         )
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg)

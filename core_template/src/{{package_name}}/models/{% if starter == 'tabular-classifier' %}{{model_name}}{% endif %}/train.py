@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ...core.basics import config
-from ...core.loading import data, streaming
+from ...core.loading import batching, data, streaming
 from ...core.trainer import distributed, environment, training
 from . import model
 
@@ -59,9 +59,9 @@ def loaders(
     if dataset is None:
         train_loader, val_loader = streaming.loaders(cfg.data, cfg.trainer.seed, rank, world_size)
         return train_loader, val_loader, train_loader.dataset.head(STANDARDIZATION_ROWS)[0]
-    train, val = data.held_out(dataset, cfg.data, cfg.trainer.seed)  # data.validation, or a split
-    options = data.loader_options(cfg.data)
-    train_loader, val_loader = data.dataset_loaders(
+    train, val = batching.held_out(dataset, cfg.data, cfg.trainer.seed)  # data.validation, or a split
+    options = batching.loader_options(cfg.data)
+    train_loader, val_loader = batching.dataset_loaders(
         train, val, cfg.data.batch_size, cfg.trainer.seed, rank, world_size, **options
     )
     return train_loader, val_loader, train.tensors[0]

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core.basics import config
+from ...core.basics import config, config_rules
 from ...core.catalog import runs
 from ...core.inference import codecs, instances
 from ...core.trainer import devices
@@ -30,11 +30,15 @@ class NetworkConfig:
     hidden_sizes: list[int] = field(default_factory=lambda: [32, 32])
     dropout: float = 0.0
 
-    def rules(self) -> list[config.Rule]:
+    def rules(self) -> list[config_rules.Rule]:
         """Values the network cannot use (`config.validate` checks them, keys relative to `model`)."""
         return [
-            config.Rule("hidden_sizes", self.hidden_sizes, config.each(config.at_least(1)), "sizes of 1 or more"),
-            config.Rule("dropout", self.dropout, config.between(0, 1, high_allowed=False), "0 or more, below 1"),
+            config_rules.Rule(
+                "hidden_sizes", self.hidden_sizes, config_rules.each(config_rules.at_least(1)), "sizes of 1 or more"
+            ),
+            config_rules.Rule(
+                "dropout", self.dropout, config_rules.between(0, 1, high_allowed=False), "0 or more, below 1"
+            ),
         ]
 
 

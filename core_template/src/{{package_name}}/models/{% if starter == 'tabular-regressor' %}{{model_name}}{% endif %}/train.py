@@ -18,7 +18,7 @@ from torch.utils.data import TensorDataset
 
 from ...core.basics import config, tasks
 from ...core.inference import codecs, instances
-from ...core.loading import data
+from ...core.loading import batching, data
 from ...core.trainer import distributed, environment, training
 from . import model
 
@@ -38,14 +38,14 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg)
         inputs, targets = tensors(network, cfg.data, rows, held_out)
-        train, val = data.train_and_validation(len(rows), len(held_out), cfg.data.val_fraction, cfg.trainer.seed)
-        train_loader, val_loader = data.dataset_loaders(
+        train, val = batching.train_and_validation(len(rows), len(held_out), cfg.data.val_fraction, cfg.trainer.seed)
+        train_loader, val_loader = batching.dataset_loaders(
             TensorDataset(inputs[train], targets[train]),
             TensorDataset(inputs[val], targets[val]),
             cfg.data.batch_size,
             cfg.trainer.seed,
             **shard,
-            **data.loader_options(cfg.data),
+            **batching.loader_options(cfg.data),
         )
         network.fit_standardization(inputs[train], targets[train])
         loss = model.StandardizedMSE(network.target_std)

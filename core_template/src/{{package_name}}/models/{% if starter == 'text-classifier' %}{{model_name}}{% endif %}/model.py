@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...core.basics import config
+from ...core.basics import config, config_rules
 from ...core.catalog import runs
 from ...core.inference import codecs, instances
 from ...core.trainer import devices
@@ -38,10 +38,10 @@ class NetworkConfig:
     min_count: int = 2  # words seen fewer times in the training texts are unknown
     max_tokens: int = 64  # longer texts are cut to their first `max_tokens` words
 
-    def rules(self) -> list[config.Rule]:
+    def rules(self) -> list[config_rules.Rule]:
         """Values the network cannot use (`config.validate` checks them, keys relative to `model`)."""
         return [
-            config.Rule(name, getattr(self, name), config.at_least(1), "1 or more")
+            config_rules.Rule(name, getattr(self, name), config_rules.at_least(1), "1 or more")
             for name in ("embedding_dim", "min_count", "max_tokens")
         ]
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ...core.basics import config
-from ...core.loading import data
+from ...core.loading import batching, data
 from ...core.trainer import distributed, environment, training
 from . import model
 from .contract import CONTRACT
@@ -56,20 +56,20 @@ def main(argv: list[str] | None = None) -> training.TrainingResult:
     environment.use_channels(cfg.data)  # in a SageMaker job: its train, validation and test channels
     texts, targets = read_texts(cfg, cfg.data.path)
     held_out = read_texts(cfg, cfg.data.validation) if cfg.data.validation else ([], [])
-    train, val = data.train_and_validation(len(texts), len(held_out[0]), cfg.data.val_fraction, cfg.trainer.seed)
+    train, val = batching.train_and_validation(len(texts), len(held_out[0]), cfg.data.val_fraction, cfg.trainer.seed)
     texts, targets = texts + held_out[0], targets + held_out[1]
     tokenizer = model.Tokenizer.build([texts[i] for i in train], cfg.model.min_count, cfg.model.max_tokens)
     encoded = [(tokenizer.encode(text), target) for text, target in zip(texts, targets, strict=True)]
     with distributed.process_group():
         shard = {"rank": distributed.rank(), "world_size": distributed.world_size()}
-        train_loader, val_loader = data.dataset_loaders(
+        train_loader, val_loader = batching.dataset_loaders(
             [encoded[i] for i in train],
             [encoded[i] for i in val],
             cfg.data.batch_size,
             cfg.trainer.seed,
             collate_fn=collate,  # texts differ in length: pad each batch
             **shard,
-            **data.loader_options(cfg.data),
+            **batching.loader_options(cfg.data),
         )
         training.seed_everything(cfg.trainer.seed)
         network = model.build(cfg, tokenizer)

@@ -1,36 +1,27 @@
-"""Typed run configs: OmegaConf structured dataclasses, loaded from YAML plus overrides.
+"""A run's typed config: the sections every model's config has, loaded from YAML plus overrides and checked.
 
 A model's config is a dataclass that extends `RunConfig` with a `model` section. It is filled
-from the model's `config.yaml`, then from overrides, each in OmegaConf's dotlist form
-(`trainer.max_epochs=2`) or as `--trainer.max_epochs 2` (how SageMaker passes hyperparameters).
-Unknown keys and values of the wrong type are errors, not surprises.
+from the model's `config.yaml`, then from overrides (config_parsing.py reads both). Unknown keys
+and values of the wrong type are errors, not surprises; so are values no run can use
+(config_rules.py).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
-import yaml
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from .errors import ProjectError
+from . import config_parsing, config_rules
+from .errors import ConfigError
 
 T = TypeVar("T")
 
-PRECISIONS = ("32", "bf16-mixed", "16-mixed")
-SCHEDULER_INTERVALS = ("epoch", "step")
-INPUT_MODES = ("File", "FastFile")
-MAX_VALUES = 100_000  # values a config file may hold, its YAML aliases expanded
 CHANNELS = {"train": "path", "validation": "validation", "test": "test"}  # a job's input channels -> DataConfig keys
-
-
-class ConfigError(ProjectError):
-    """A config file or override that does not fit the model's config schema."""
 
 
 @dataclass
@@ -98,7 +89,7 @@ class TrainerConfig:
 
 @dataclass
 class DeployConfig:
-    """How the model is served on SageMaker (parameters of infra/model.yaml)."""
+    """How the model is served on SageMaker (as infra/model.yaml's parameters: cloud/serving_parameters.py)."""
 
     TYPES = ("serverless", "realtime", "async")  # not fields (no annotation): the allowed endpoint types
     ON_INSTANCES = ("realtime", "async")
@@ -116,23 +107,6 @@ class DeployConfig:
     bake_seconds: int = 300  # realtime: alarms watch a new model this long before the previous one goes
     rollback_errors_per_minute: int = 5  # realtime: 5XX answers within a minute that roll a new model back
     rollback_latency_ms: int = 0  # realtime: average model latency over a minute that rolls back; 0: not watched
-
-    def stack_parameters(self) -> dict[str, str]:
-        return {
-            "EndpointType": self.endpoint_type,
-            "MemorySizeInMB": str(self.memory_size_mb),
-            "MaxConcurrency": str(self.max_concurrency),
-            "InstanceType": self.instance_type,
-            "InstanceCount": str(self.instance_count),
-            "MaxInstanceCount": str(self.max_instances or self.instance_count),
-            "TargetInvocationsPerInstance": str(self.target_invocations_per_instance),
-            "DataCapturePercent": str(self.data_capture_percent),
-            "AsyncMaxConcurrency": str(self.async_max_concurrency),
-            "CanaryPercent": str(self.canary_percent),
-            "BakeSeconds": str(self.bake_seconds),
-            "RollbackErrorsPerMinute": str(self.rollback_errors_per_minute),
-            "RollbackLatencyMicroseconds": str(self.rollback_latency_ms * 1000),
-        }
 
 
 @dataclass
@@ -174,12 +148,12 @@ class RunConfig:
 def load(schema: type[T], path: Path, overrides: Sequence[str] = ()) -> T:
     """Build a `schema` instance from the YAML file at `path` and dotlist `overrides`."""
     base = OmegaConf.structured(schema)
-    merged = _merge(base, _read_yaml(path), path)
-    merged = _merge(merged, _parse_dotlist(overrides), "overrides")
+    merged = config_parsing.merge(base, config_parsing.read_file(path), path)
+    merged = config_parsing.merge(merged, config_parsing.read_overrides(overrides), "overrides")
     try:
         loaded = OmegaConf.to_object(merged)
     except OmegaConfBaseException as error:
-        raise ConfigError(f"{path}: {_describe(error)}") from error
+        raise ConfigError(f"{path}: {config_parsing.describe(error)}") from error
     if isinstance(loaded, RunConfig):
         validate(loaded)
     return loaded
@@ -189,109 +163,9 @@ def validate(cfg: RunConfig) -> None:
     """Refuse values no run can use (the schema checks only their types): one line naming the key.
 
     Besides the core sections' rules, any section whose dataclass has a `rules()` method (a model's
-    `model` section, say) adds its own, as `Rule`s whose keys are relative to that section.
+    `model` section, say) adds its own, as `config_rules.Rule`s whose keys are relative to that section.
     """
-    for key, value, ok, expected in [*_rules(cfg), *_section_rules(cfg)]:
-        if not ok(value):
-            raise ConfigError(f"{key}: {_shown(value)} is not allowed; expected {expected}")
-
-
-class Rule(NamedTuple):
-    """A check of one config value: its key, the value, whether it is allowed, and what is expected instead."""
-
-    key: str
-    value: object
-    ok: Callable[[Any], bool]
-    expected: str
-
-
-def finite(value) -> bool:
-    """A number, not NaN or infinite."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def positive(value) -> bool:
-    """A finite number above 0."""
-    return finite(value) and value > 0
-
-
-def at_least(low: float) -> Callable[[Any], bool]:
-    """A finite number of `low` or more."""
-    return lambda value: finite(value) and value >= low
-
-
-def between(low: float, high: float, *, high_allowed: bool = True) -> Callable[[Any], bool]:
-    """A number from `low` to `high` (`high` itself only when `high_allowed`)."""
-    return lambda value: finite(value) and low <= value and (value <= high if high_allowed else value < high)
-
-
-def optional(rule: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """None, or a value `rule` allows."""
-    return lambda value: value is None or rule(value)
-
-
-def among(choices) -> Callable[[Any], bool]:
-    """One of `choices`."""
-    return lambda value: value in choices
-
-
-def each(rule: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """A list whose every item `rule` allows."""
-    return lambda values: all(rule(value) for value in values)
-
-
-def _shown(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}..."
-
-
-def _section_rules(cfg: RunConfig) -> list[Rule]:
-    """The rules each section declares with a `rules()` method, their keys prefixed with the section's name."""
-    found = []
-    for section in fields(cfg):
-        declared = getattr(getattr(cfg, section.name), "rules", None)
-        if callable(declared):
-            found += [Rule(f"{section.name}.{key}", *rest) for key, *rest in declared()]
-    return found
-
-
-def _rules(cfg: RunConfig) -> list[Rule]:
-    def scales(v):  # autoscaling between instance_count and max_instances
-        return v is None or v >= cfg.deploy.instance_count
-
-    def captures(v):  # SageMaker captures data on instances only
-        return 0 <= v <= 100 and (v == 0 or cfg.deploy.endpoint_type in cfg.deploy.ON_INSTANCES)
-
-    trainer, data, remote, deploy = cfg.trainer, cfg.data, cfg.remote, cfg.deploy
-    checks = [
-        ("trainer.max_epochs", trainer.max_epochs, at_least(1), "1 or more"),
-        ("trainer.checkpoint_every", trainer.checkpoint_every, at_least(0), "0 (never) or more"),
-        ("trainer.precision", trainer.precision, among(PRECISIONS), f"one of {', '.join(PRECISIONS)}"),
-        ("trainer.accumulate_grad_batches", trainer.accumulate_grad_batches, at_least(1), "1 or more"),
-        ("trainer.gradient_clip_norm", trainer.gradient_clip_norm, optional(positive), "a number above 0, or null"),
-        ("trainer.early_stopping_patience", trainer.early_stopping_patience, optional(at_least(1)), "1 or more"),
-        ("gate.threshold", cfg.gate.threshold, optional(finite), "a number, or null"),
-        ("optimizer.lr", cfg.optimizer.lr, at_least(0), "a number, 0 or more"),
-        ("optimizer.weight_decay", cfg.optimizer.weight_decay, at_least(0), "a number, 0 or more"),
-        ("scheduler.interval", cfg.scheduler.interval, among(SCHEDULER_INTERVALS), "epoch or step"),
-        ("data.batch_size", data.batch_size, at_least(1), "1 or more"),
-        ("data.val_fraction", data.val_fraction, between(0, 1, high_allowed=False), "between 0 and 1"),
-        ("data.num_workers", data.num_workers, at_least(0), "0 or more"),
-        ("data.prefetch_factor", data.prefetch_factor, optional(at_least(1)), "1 or more, or null"),
-        ("remote.instance_count", remote.instance_count, at_least(1), "1 or more"),
-        ("remote.input_mode", remote.input_mode, among(INPUT_MODES), f"one of {', '.join(INPUT_MODES)}"),
-        ("deploy.endpoint_type", deploy.endpoint_type, among(deploy.TYPES), f"one of {', '.join(deploy.TYPES)}"),
-        ("deploy.instance_count", deploy.instance_count, at_least(1), "1 or more"),
-        ("deploy.max_instances", deploy.max_instances, scales, "instance_count or more, or null"),
-        ("deploy.target_invocations_per_instance", deploy.target_invocations_per_instance, at_least(1), "1 or more"),
-        ("deploy.data_capture_percent", deploy.data_capture_percent, captures, "0 (off) to 100; 0 when serverless"),
-        ("deploy.async_max_concurrency", deploy.async_max_concurrency, between(1, 1000), "1 to 1000"),
-        ("deploy.canary_percent", deploy.canary_percent, between(0, 50), "0 (all at once) to 50"),
-        ("deploy.bake_seconds", deploy.bake_seconds, between(0, 3600), "0 to 3600"),
-        ("deploy.rollback_errors_per_minute", deploy.rollback_errors_per_minute, at_least(1), "1 or more"),
-        ("deploy.rollback_latency_ms", deploy.rollback_latency_ms, at_least(0), "0 (not watched) or more"),
-    ]
-    return [Rule(*check) for check in checks]
+    config_rules.enforce([*config_rules.core_rules(cfg), *config_rules.section_rules(cfg)])
 
 
 def save(config: object, path: Path) -> None:
@@ -317,95 +191,3 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
         name = f"{prefix}{key}"
         flat.update(flatten(value, f"{name}.") if isinstance(value, dict) else {name: value})
     return flat
-
-
-def normalize_overrides(args: Sequence[str]) -> list[str]:
-    """Turn `a.b=1`, `--a.b=1` and `--a.b 1` arguments into dotlist items `a.b=1`."""
-    items: list[str] = []
-    args = list(args)
-    while args:
-        arg = args.pop(0)
-        if arg.startswith("--"):
-            arg = arg[2:]
-            if "=" not in arg:
-                if not args:
-                    raise ConfigError(f"override {'--' + arg!r} has no value")
-                arg = f"{arg}={args.pop(0)}"
-        if "=" not in arg or arg.startswith("="):
-            raise ConfigError(f"override {arg!r} is not of the form key=value")
-        items.append(arg)
-    return items
-
-
-def _read_yaml(path: Path):
-    try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as error:
-        raise ConfigError(f"config file not found: {path}") from error
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text (at byte offset {error.start})") from error
-    except OSError as error:  # a folder, say, or a file that may not be read
-        raise ConfigError(f"{path}: not readable: {error.strerror or error}") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(error)}") from error
-    except RecursionError as error:
-        raise ConfigError(f"{path}: nested too deeply") from error
-    if not isinstance(content, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections, got {type(content).__name__}")
-    _check_size(content, path)
-    try:
-        return OmegaConf.create(content)
-    except OmegaConfBaseException as error:
-        raise ConfigError(f"{path}: {_describe(error)}") from error
-
-
-def _check_size(content: object, source: object) -> None:
-    """Refuse a YAML alias that contains itself (`a: &x [*x]`), or aliases that expand beyond MAX_VALUES."""
-    seen, pending = 0, [(content, ())]
-    while pending:
-        value, outer = pending.pop()
-        seen += 1
-        if seen > MAX_VALUES:
-            raise ConfigError(f"{source}: more than {MAX_VALUES} values once its YAML aliases are expanded")
-        if isinstance(value, (dict, list)):
-            if any(value is parent for parent in outer):
-                raise ConfigError(f"{source}: a YAML alias refers to a value that contains it (a value inside itself)")
-            children = value.values() if isinstance(value, dict) else value
-            pending.extend((child, (*outer, value)) for child in children)
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    """A YAML error's problem and where it is, on one line."""
-    problem = getattr(error, "problem", None) or (str(error).splitlines() or [type(error).__name__])[0]
-    mark = getattr(error, "problem_mark", None)
-    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
-
-
-def _parse_dotlist(overrides: Sequence[str]):
-    parsed = OmegaConf.create()
-    for item in normalize_overrides(overrides):
-        try:
-            parsed.merge_with_dotlist([item])
-        except OmegaConfBaseException as error:
-            raise ConfigError(f"overrides: {_describe(error)}") from error
-        except yaml.YAMLError as error:
-            raise ConfigError(f"override {item!r}: its value is not valid YAML: {_yaml_problem(error)}") from error
-        except RecursionError as error:
-            raise ConfigError(f"override {item!r}: its value is nested too deeply") from error
-        except (IndexError, KeyError, TypeError, ValueError) as error:  # OmegaConf's reading of odd keys
-            raise ConfigError(f"override {item!r}: not a key OmegaConf can read") from error
-    return parsed
-
-
-def _merge(base, update, source: object):
-    try:
-        return OmegaConf.merge(base, update)
-    except OmegaConfBaseException as error:
-        raise ConfigError(f"{source}: {_describe(error)}") from error
-
-
-def _describe(error: OmegaConfBaseException) -> str:
-    """OmegaConf's message without its multi-line context dump."""
-    message = str(error).splitlines()[0] if str(error).strip() else type(error).__name__
-    key = " ".join(str(getattr(error, "full_key", None) or "").splitlines())  # a key may hold a newline
-    return f"{message} (key: {key})" if key and key not in message else message

@@ -17,6 +17,10 @@ class DataError(ProjectError):
     """A data source that is missing or does not have the expected columns and values."""
 
 
+class ConfigError(ProjectError):
+    """A config file or override that does not fit the model's config schema."""
+
+
 class Interrupted(KeyboardInterrupt):
     """Work stopped by Ctrl-C (SIGINT) or SIGTERM: `signal` says which; the message, what became of it."""
 

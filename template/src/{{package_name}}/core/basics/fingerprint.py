@@ -1,19 +1,16 @@
 """Content fingerprints of data: a file, a folder of files, or an `s3://` URI.
 
-A local source is fingerprinted by content: the files a training job's channel receives (`files`
-lists them as `data.channel_files` does: any type, any depth, hidden files left out), in name
-order, each by its relative name, its size and the sha256 of its bytes (read in 1 MiB chunks,
-several files at a time). A file and a folder holding only that file are the same channel, so
-they fingerprint the same. An S3 source is fingerprinted without downloading it, from its
-listing: every object's key (relative to the URI), size and ETag. An ETag is not a sha256 of the
-bytes, so the two kinds never compare equal: their values start `sha256:` (content) and
-`s3etag:` (an S3 listing).
+A local source is fingerprinted by content: the files a training job's channel receives (`files`:
+any type, any depth, hidden files left out), in name order, each by its relative name, size and
+sha256 (read in 1 MiB chunks, several files at a time); a file and a folder holding only that file
+fingerprint the same. An S3 source is fingerprinted from its listing, without downloading it:
+every object's key (relative to the URI), size and ETag. An ETag is not a sha256, so the two kinds
+never compare equal: their values start `sha256:` (content) and `s3etag:` (an S3 listing).
 
-Every training run records the fingerprints of its data channels in `run.json` (core/trainer/tracking.py);
-a data set built by `data build` carries its fingerprint in `.fingerprint.json` (`MANIFEST`), a
-hidden file, so it is neither fingerprinted itself nor shipped to training jobs with the data.
-This module imports only the standard library (and boto3 for S3): a Processing job building a
-data set runs it on an image that has none of the project's dependencies (core/jobs/builds.py).
+Every run records its channels' fingerprints in `run.json` (core/trainer/tracking.py); a data set
+built by `data build` carries its own in the hidden `.fingerprint.json` (`MANIFEST`: neither
+fingerprinted nor shipped to jobs). Only the standard library (and boto3 for S3) is imported: a
+Processing job building a data set runs this on an image without the project's dependencies.
 """
 
 from __future__ import annotations

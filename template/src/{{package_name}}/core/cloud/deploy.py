@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..basics.config import DeployConfig
 from . import aws, images, packages, stacks, uploads
+from .serving_parameters import serving_parameters
 
 TEMPLATE = Path("infra") / "model.yaml"
 
@@ -129,7 +130,7 @@ def stack_parameters(
         "EndpointName": config.endpoint_name(model, stage),
         "ModelDataUrl": bundle_uri,
         "ExecutionRoleArn": config.role_arn,
-        **serving.stack_parameters(),
+        **serving_parameters(serving),
         "DataCaptureUri": capture,
         "AsyncS3Uri": f"s3://{config.bucket}/{config.key(model, 'async')}/",  # input/ (see endpoints.invoke), output/
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..basics import config
+from ..basics import config_parsing
 from ..catalog import selection
 from . import emulator, job_files, remote, staging
 
@@ -18,7 +18,7 @@ class Launched:
 
 def hyperparameters(overrides: list[str]) -> dict[str, str]:
     """Overrides as a training job's hyperparameters: {"trainer.max_epochs": "5"}."""
-    return dict(item.split("=", 1) for item in config.normalize_overrides(overrides))
+    return dict(item.split("=", 1) for item in config_parsing.normalize_overrides(overrides))
 
 
 def stage(model: str, dest: Path) -> Path:

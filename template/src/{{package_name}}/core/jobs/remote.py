@@ -18,7 +18,8 @@ import time
 
 import botocore.exceptions
 
-from ..basics.config import ConfigError, RemoteConfig, RunConfig, validate
+from ..basics.config import RemoteConfig, RunConfig, validate
+from ..basics.errors import ConfigError
 from ..catalog.model import find
 from ..cloud import aws, images
 from ..trainer import tracking

@@ -3,8 +3,8 @@
 `ShardStream` is an `IterableDataset` yielding (features, targets) batches of `batch_size` rows
 (float32 features; int64 class indices, or float32 values without `classes`), so a DataLoader takes
 it with `batch_size=None` and adds no per-row work. Memory stays bounded: each reader (the process,
-or each of its DataLoader workers) holds one read block (tables.py: 2 MiB of CSV text, or about a
-Parquet row group) and its rows, and less than a batch of rows carried over to the next block.
+or each of its DataLoader workers) holds one read block (csv_shards.py: 2 MiB of CSV text, or
+about a Parquet row group) and its rows, and less than a batch of rows carried over to the next block.
 
 Shards, not rows, are divided: with R ranks of W workers, reader `worker * R + rank` takes every
 (R*W)th shard of the epoch's order (ranks take turns first, so their shares differ by one shard at
@@ -35,7 +35,9 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from ..basics.errors import DataError
-from . import data, tables
+from . import feature_arrays, tables
+from .batching import loader_options, make_loader
+from .shard_values import FLOAT, TEXT, is_parquet, numpy_view
 
 if TYPE_CHECKING:
     from ..basics.config import DataConfig
@@ -100,7 +102,7 @@ class ShardStream(IterableDataset):
         kept: tuple[np.ndarray, np.ndarray] | None = None
         for file in files:
             groups = _shuffled_row_groups(file, random)
-            for block in tables.blocks(file, self.features, self.target, self._target_type(), groups):
+            for block in feature_arrays.blocks(file, self.features, self.target, self._target_type(), groups):
                 features, targets = block.features, self._targets(block)
                 if random is not None:
                     order = random.permutation(len(features))
@@ -116,12 +118,12 @@ class ShardStream(IterableDataset):
             yield torch.from_numpy(kept[0]), torch.from_numpy(kept[1])
 
     def _target_type(self):
-        return tables.FLOAT if self.index is None else tables.TEXT
+        return FLOAT if self.index is None else TEXT
 
-    def _targets(self, block: tables.Block) -> np.ndarray:
+    def _targets(self, block: feature_arrays.Block) -> np.ndarray:
         if self.index is None:
-            return tables.numpy_view(block.targets).copy()
-        return tables.label_codes(block.targets, self.index, block.file)
+            return numpy_view(block.targets).copy()
+        return feature_arrays.label_codes(block.targets, self.index, block.file)
 
     def _limit(self, order: list[int], workers: int, worker: int) -> int | None:
         """How many batches this reader yields so that every rank takes as many steps (None: all it has)."""
@@ -174,7 +176,7 @@ def loaders(settings: DataConfig, seed: int, rank: int = 0, world_size: int = 1)
     if missing:
         raise DataError(f"{settings.path}: missing column(s) {missing}; the header is {header}")
     settings.classes = list(settings.classes or tables.distinct_labels([*train, *val], settings.target))
-    options = data.loader_options(settings)
+    options = loader_options(settings)
     readers(len(train), world_size, options["num_workers"])
     columns = {"features": settings.features, "target": settings.target, "classes": settings.classes}
     stream = ShardStream(
@@ -182,11 +184,11 @@ def loaders(settings: DataConfig, seed: int, rank: int = 0, world_size: int = 1)
     )
     held_out = ShardStream(val, **columns, batch_size=settings.batch_size)
     val_options = {**options, "num_workers": min(options["num_workers"], len(val))}
-    return data.make_loader(stream, None, **options), data.make_loader(held_out, None, **val_options)
+    return make_loader(stream, None, **options), make_loader(held_out, None, **val_options)
 
 
 def _shuffled_row_groups(file: Path, random: np.random.Generator | None) -> list[int] | None:
     """A Parquet shard's row groups in a random order (None: in file order)."""
-    if random is None or not tables.is_parquet(file):
+    if random is None or not is_parquet(file):
         return None
     return random.permutation(tables.row_group_count(file)).tolist()

@@ -16,7 +16,7 @@ import torch
 
 from ..basics.errors import ProjectError
 
-DTYPES = {"32": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}  # by config.PRECISIONS
+DTYPES = {"32": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}  # by config_rules.PRECISIONS
 
 
 class DeviceError(ProjectError):
