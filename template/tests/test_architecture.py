@@ -104,3 +104,14 @@ def test_model_code_of_the_flat_core_still_imports_with_a_warning(core):
             assert getattr(core, name) is getattr(core, layer).__dict__[name]
     with pytest.raises(AttributeError):
         core.nothing_of_that_name  # noqa: B018
+
+
+@pytest.mark.parametrize("module", ["basics.config", "loading.data"])
+def test_names_earlier_model_code_calls_are_still_found_with_a_warning(core, module):
+    layer, name = module.split(".")
+    found = getattr(getattr(core, layer), name)
+    for old, sibling in found.MOVED.items():
+        with pytest.warns(DeprecationWarning, match=rf"{module}\.{old} is {layer}\.{sibling}\.{old} now"):
+            assert getattr(found, old) is getattr(getattr(getattr(core, layer), sibling), old)
+    with pytest.raises(AttributeError):
+        found.nothing_of_that_name  # noqa: B018

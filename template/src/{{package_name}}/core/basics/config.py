@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from . import config_parsing, config_rules
+from . import config_parsing, config_rules, moved
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -191,3 +191,21 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
         name = f"{prefix}{key}"
         flat.update(flatten(value, f"{name}.") if isinstance(value, dict) else {name: value})
     return flat
+
+
+# Names earlier model folders use here, now in a sibling module (found with a DeprecationWarning).
+MOVED = {
+    "Rule": "config_rules",
+    "among": "config_rules",
+    "at_least": "config_rules",
+    "between": "config_rules",
+    "each": "config_rules",
+    "finite": "config_rules",
+    "positive": "config_rules",
+    "optional": "config_rules",
+    "normalize_overrides": "config_parsing",
+}
+
+
+def __getattr__(name: str) -> object:
+    return moved.attribute(__name__, name, MOVED)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from ..basics import fingerprint
+from ..basics import fingerprint, moved
 from ..basics.errors import DataError
 
 
@@ -149,3 +149,20 @@ def _tabular(source: Path, features, targets, names: list[str], classes: list[st
     if not len(features):
         raise DataError(f"{source}: no data rows")
     return TabularData(torch.from_numpy(features), torch.from_numpy(targets), names, classes)
+
+
+# Names earlier model folders use here, now in a sibling module (found with a DeprecationWarning).
+MOVED = {
+    "dataset_loaders": "batching",
+    "held_out": "batching",
+    "loader_options": "batching",
+    "train_and_validation": "batching",
+    "split": "batching",
+    "split_indices": "batching",
+    "make_loader": "batching",
+    "loaders": "legacy",
+}
+
+
+def __getattr__(name: str) -> object:
+    return moved.attribute(__name__, name, MOVED)
