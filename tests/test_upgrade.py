@@ -27,6 +27,17 @@ def assert_suite_passes(project: Path, *args: str, env: dict[str, str]) -> None:
     assert " passed" in suite.stdout and "failed" not in suite.stdout, suite.stdout[-3000:]
 
 
+def committed_project(project: Path, repo: Path, *models: tuple[str, str]) -> Path:
+    """A project of the template in `repo` with `models` added (name, starter), committed to git."""
+    assert scaffold("new", project, "--template", repo).exit_code == 0
+    for name, starter in models:
+        added = scaffold("add-model", name, "--starter", starter, "--project", project)
+        assert added.exit_code == 0, added.output
+    git("init", "-q", cwd=project)
+    commit_all(project, "generated")
+    return project
+
+
 @pytest.fixture
 def releases(tmp_path, request):
     """A template repository with an earlier release (v1.0.0); `releases()` then commits this one as v2.0.0.
@@ -111,12 +122,7 @@ def test_a_previous_release_project_updates_and_its_models_train_bundle_and_serv
 @pytest.mark.parametrize("releases", [PREVIOUS_RELEASE], indirect=True)
 def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_settings(tmp_path, releases):
     repo, release_this_checkout = releases
-    project = tmp_path / "project"
-    assert scaffold("new", project, "--template", repo).exit_code == 0
-    added = scaffold("add-model", "reviews", "--starter", "text-classifier", "--project", project)
-    assert added.exit_code == 0, added.output
-    git("init", "-q", cwd=project)
-    commit_all(project, "generated")
+    project = committed_project(tmp_path / "project", repo, ("reviews", "text-classifier"))
     reviews = project / PKG / "models" / "reviews"
     replace(reviews / "config.yaml", "max_epochs: 15", "max_epochs: 12")
     helper = "def user_helper() -> int:\n    return 42\n\n\ndef pad("
@@ -154,10 +160,7 @@ def test_a_previous_release_project_updates_keeping_edits_and_gains_the_new_sett
 @pytest.mark.parametrize("releases", [PREVIOUS_RELEASE], indirect=True)
 def test_edits_in_core_files_this_release_moves_are_reported_not_lost(tmp_path, releases):
     repo, release_this_checkout = releases
-    project = tmp_path / "project"
-    assert scaffold("new", project, "--template", repo).exit_code == 0
-    git("init", "-q", cwd=project)
-    commit_all(project, "generated")
+    project = committed_project(tmp_path / "project", repo)
     served = project / PKG / "core" / "serving.py"  # this release moves it to core/inference/
     replace(served, "DEFAULT_PORT = 8080", "DEFAULT_PORT = 8080\nOUR_PATCH = True")
     trained = project / PKG / "core" / "training.py"  # moved to core/trainer/ (no edit: its move just happens)

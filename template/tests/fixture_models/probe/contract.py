@@ -14,21 +14,16 @@ from . import model
 
 def examples(run_dir: Path, n: int) -> list[contract.Example]:
     cfg = config.load(model.Config, Path(run_dir) / runs.CONFIG)
-    rows = data.sample_rows(Path(cfg.data.path), n, seed=3)
-    return [
-        contract.Example(
-            json.dumps({"instances": [[float(row[name]) for name in cfg.data.features]]}),
-            codecs.JSON,
-            row[cfg.data.target],
-            ", ".join(row[name] for name in cfg.data.features),
-        )
-        for row in rows
-    ]
+    features, target = cfg.data.features, cfg.data.target
+    return [example(row, features, target) for row in data.sample_rows(Path(cfg.data.path), n, seed=3)]
 
 
-CONTRACT = contract.Contract(
-    task="classification",
-    goal=contract.Goal("val_accuracy", "max", threshold=0.8),
-    examples=examples,
-    accepts=(codecs.JSON, codecs.JSONLINES, codecs.CSV, codecs.NPY),
-)
+def example(row: dict[str, str], features: list[str], target: str) -> contract.Example:
+    """One row as a JSON request, with its label as the expected answer."""
+    body = json.dumps({"instances": [[float(row[name]) for name in features]]})
+    return contract.Example(body, codecs.JSON, row[target], ", ".join(row[name] for name in features))
+
+
+ACCEPTS = (codecs.JSON, codecs.JSONLINES, codecs.CSV, codecs.NPY)
+GOAL = contract.Goal("val_accuracy", "max", threshold=0.8)
+CONTRACT = contract.Contract("classification", GOAL, examples, accepts=ACCEPTS)

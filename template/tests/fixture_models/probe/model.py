@@ -18,16 +18,11 @@ class Settings:
     bias: bool = True
 
 
-@dataclass
-class Config(config.RunConfig):
-    model: Settings = field(default_factory=Settings)
-
-
 class Probe(nn.Module):
     def __init__(self, feature_names: list[str], classes: list[str], settings: Settings):
         super().__init__()
-        self.feature_names, self.classes = list(feature_names), list(classes)
         self.linear = nn.Linear(len(feature_names), len(classes), bias=settings.bias)
+        self.feature_names, self.classes = list(feature_names), list(classes)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.linear(features)
@@ -39,6 +34,11 @@ class Probe(nn.Module):
             {"label": self.classes[int(p.argmax())], "probabilities": dict(zip(self.classes, p.tolist(), strict=True))}
             for p in self(features).softmax(dim=1)
         ]
+
+
+@dataclass
+class Config(config.RunConfig):
+    model: Settings = field(default_factory=Settings)
 
 
 def load(model_dir: str | Path) -> Probe:

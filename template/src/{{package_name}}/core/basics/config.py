@@ -205,7 +205,4 @@ MOVED = {
     "optional": "config_rules",
     "normalize_overrides": "config_parsing",
 }
-
-
-def __getattr__(name: str) -> object:
-    return moved.attribute(__name__, name, MOVED)
+__getattr__ = moved.forwarder(__name__, MOVED)

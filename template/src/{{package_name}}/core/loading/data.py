@@ -162,7 +162,4 @@ MOVED = {
     "make_loader": "batching",
     "loaders": "legacy",
 }
-
-
-def __getattr__(name: str) -> object:
-    return moved.attribute(__name__, name, MOVED)
+__getattr__ = moved.forwarder(__name__, MOVED)
