@@ -69,7 +69,7 @@ def measure(folder: Path, requests: int = 3000, clients: int = 16) -> list[Row]:
     ours_port, bare_port = free_port(), free_port()
     env = {**os.environ, "PYTHONPATH": str(folder / "model" / "code")}
     ours = subprocess.Popen(
-        [sys.executable, "-m", f"{PACKAGE}.core.serving", folder / "model", "--port", str(ours_port)], env=env
+        [sys.executable, "-m", f"{PACKAGE}.core.inference.serving", folder / "model", "--port", str(ours_port)], env=env
     )
     bare = None
     try:

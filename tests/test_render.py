@@ -37,7 +37,6 @@ LITERAL = {
     r"\$\{\{.*?\}\}": "GitHub Actions expressions, in workflows and the tests that read them",
     re.escape("^{{commit}}"): "git's `rev^{commit}` in a Python f-string (braces doubled)",
     re.escape('{{"predictions": [{{"label"'): "a handler's source filled in by str.format (braces doubled)",
-    re.escape("**{{m: importlib"): "a script's source filled in by str.format (braces doubled)",
 }
 
 

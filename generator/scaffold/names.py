@@ -66,7 +66,7 @@ MODEL_RESERVED = frozenset({"cli", "core", "models", "probe", "settings", "tests
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 KEYWORDS = frozenset(word for word in keyword.kwlist if word.islower())
 # A model's SageMaker model and endpoint configuration are named <prefix>--<model>-<stage>-<12-hex release
-# hash> (core/aws.py, infra/model.yaml), and SageMaker names hold at most 63 characters.
+# hash> (core/cloud/aws.py, infra/model.yaml), and SageMaker names hold at most 63 characters.
 SAGEMAKER_NAME_MAX, LONGEST_STAGE, RELEASE_SUFFIX = 63, "prod", 13
 
 # Template sources copier fetches with git: a URL git reads (copier's `git+` prefix aside), or one of

@@ -21,6 +21,9 @@ def imported(path: Path, root: Path, package: str) -> set[str]:
     inside = here if path.name == "__init__.py" else here[:-1]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):  # `import <package>.core.layer.module`
+            dotted = [alias.name.split(".") for alias in node.names if alias.name.startswith(f"{package}.")]
+            found |= {".".join(parts[len(package.split(".")) :]) for parts in dotted}
         if not isinstance(node, ast.ImportFrom):
             continue
         if node.level:

@@ -22,6 +22,19 @@ def test_models_lists_every_model(core, cli):
     assert "probe" in table.output and "val_accuracy (max)" in table.output
 
 
+@pytest.mark.parametrize("group", [[], ["data"], ["models", "history", "--help"]])
+def test_a_group_without_a_command_shows_its_help_and_no_error(cli, group):
+    result = cli(*group)
+    assert result.exit_code == (0 if "--help" in group else 2)
+    assert "Usage:" in result.output and "error:" not in result.output
+
+
+def test_help_lists_every_command_group(cli):
+    result = cli("--help")
+    assert result.exit_code == 0
+    assert all(name in result.output for name in ("train", "bundle", "serve", "promote", "deploy", "data", "models"))
+
+
 def test_train_then_bundle_the_latest_run(core, cli, workdir):
     model = "probe"
     trained = cli("train", model, "trainer.max_epochs=2", "trainer.progress=false")

@@ -145,5 +145,9 @@ def _progress(files: dict[str, bytes | Path], enabled: bool) -> Iterator:
 
 def build_run(model: str, run_dir: Path, out: Path | None = None, compression: str = "gzip") -> Path:
     """`build` with a progress bar, into `out` or, by default, the run folder's `model.tar.gz` (or `model/`)."""
-    default = run_dir / ("model" if compression == "none" else "model.tar.gz")
-    return build(model, run_dir, out or default, compression, progress=True)
+    return build(model, run_dir, out or default_path(run_dir, compression), compression, progress=True)
+
+
+def default_path(run_dir: Path, compression: str = "gzip") -> Path:
+    """Where a run's bundle goes unless told otherwise: `model.tar.gz` in the run folder (`model/` uncompressed)."""
+    return run_dir / ("model" if compression == "none" else "model.tar.gz")

@@ -21,10 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..basics import config
 from ..basics.errors import ProjectError
 from ..bundling import bundle as bundles
-from ..catalog import contract, records, registry, run_summaries, runs
+from ..catalog import contract, records, run_summaries, runs, selection
 from ..hosting import local_endpoint
 from ..inference import client
 from . import aws, deploy, packages, uploads
@@ -51,7 +50,7 @@ def gate(model: str, run_dir: Path) -> tuple[dict[str, float], str]:
     value = metrics.get(metric)
     if value is None or not math.isfinite(value):
         raise GateError(f"run {run_dir.name} of '{model}' has no finite {metric} to gate on (metrics.json)")
-    threshold = model_config(model).gate.threshold
+    threshold = selection.model_config(model).gate.threshold
     goal = contract.Goal(metric, declared.goal.direction, declared.goal.threshold if threshold is None else threshold)
     comparison = ">=" if goal.direction == "max" else "<="
     if goal.threshold is None:
@@ -91,7 +90,7 @@ class Candidate:
 def prepare(model: str, run_dir: Path, compression: str = "gzip") -> Candidate:
     """Gate run `run_dir` of `model`, bundle it and check the bundle answers: nothing leaves this machine."""
     metrics, verdict = gate(model, run_dir)
-    bundle_path = run_dir / ("model" if compression == "none" else "model.tar.gz")
+    bundle_path = bundles.default_path(run_dir, compression)
     bundles.build(model, run_dir, bundle_path, compression)
     check_answers(model, bundle_path, run_dir)
     return Candidate(model, run_dir, bundle_path, compression, metrics, verdict)
@@ -101,7 +100,7 @@ def publish(candidate: Candidate, endpoint_url: str | None, progress: Callable[[
     """Upload a prepared bundle by its sha256 and register it as a version of the model's package group."""
     model, bundle_path = candidate.model, candidate.bundle
     settings = aws.load(endpoint_url)
-    image = deploy.serving_image(model_config(model).deploy, settings.region)
+    image = deploy.serving_image(selection.model_config(model).deploy, settings.region)
     s3, sagemaker = aws.client(settings, "s3"), aws.client(settings, "sagemaker")
     upload = uploads.upload_folder if candidate.compression == "none" else uploads.upload_bundle
     uri, uploaded = upload(s3, settings, model, bundle_path, progress)
@@ -122,11 +121,6 @@ def publish(candidate: Candidate, endpoint_url: str | None, progress: Callable[[
     group = settings.group_name(model)
     packages.ensure_group(sagemaker, group, model)
     return Promotion(packages.register(sagemaker, group, registered), uploaded, candidate.verdict)
-
-
-def model_config(model: str) -> config.RunConfig:
-    """The model's config as its folder declares it now (gate threshold, deploy settings)."""
-    return config.load(registry.module(model, "model").Config, registry.folder(model) / "config.yaml")
 
 
 def _metrics(run_dir: Path) -> dict[str, float]:

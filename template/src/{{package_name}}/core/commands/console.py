@@ -70,6 +70,8 @@ class OneLineUsageErrors(TyperGroup):
         except UsageError as error:
             if not standalone_mode:
                 raise
+            if not error.format_message():  # no arguments: the group's help is shown, that is all
+                raise SystemExit(error.exit_code) from None
             command = error.ctx.command_path if error.ctx else self.name
             error_line(f"{error.format_message().replace('Value error, ', '')} (see `{command} --help`)")
             raise SystemExit(2) from None

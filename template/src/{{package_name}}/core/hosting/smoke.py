@@ -31,7 +31,7 @@ def smoke(model: str, overrides: list[str], engine: str) -> SmokeResult:
     declared = contract.of(model)
     result = launch.new_run(model, overrides)
     run_dir = result.paths.model_dir
-    path = bundle.build(model, run_dir, run_dir / "model.tar.gz")
+    path = bundle.build(model, run_dir, bundle.default_path(run_dir))
     examples = declared.examples(run_dir, EXAMPLES)
     with local_endpoint.running(path, "127.0.0.1", client.free_port(), engine) as (url, _):
         answers = [client.invoke(url, example.body, example.content_type) for example in examples]

@@ -1,6 +1,6 @@
 """Run TorchServe for one bundle and stop all of it: the process `torchserve.spawn` starts.
 
-    python -m <package>.core.supervisor MODEL_DIR --scratch DIR [--host H] [--port N] [--parent PID]
+    python -m <package>.core.hosting.supervisor MODEL_DIR --scratch DIR [--host H] [--port N] [--parent PID]
 
 It writes TorchServe's config into DIR, runs `torchserve --foreground` in this process group
 (a session of its own) and, on SIGTERM, Ctrl-C or SIGHUP, when process PID is gone, or when the

@@ -3,7 +3,7 @@
 A SageMaker PyTorch endpoint runs TorchServe with the handler service of the
 `sagemaker-pytorch-inference` toolkit. `spawn` runs the same, without Docker or root:
 
-    python -m <package>.core.supervisor MODEL_DIR --scratch DIR --port N --parent PID
+    python -m <package>.core.hosting.supervisor MODEL_DIR --scratch DIR --port N --parent PID
 
 writes TorchServe's config into DIR (the toolkit's defaults and its SAGEMAKER_MODEL_SERVER_*
 settings, the inference address asked for, every other port free on 127.0.0.1; its logs, pid
