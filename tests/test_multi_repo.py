@@ -78,7 +78,7 @@ def cli(repo: Path, *args: str, **extra: str):
 
 def test_a_core_repository_holds_the_library_and_no_model(core_repo):
     package = core_repo / "src" / "ml_core"
-    assert (package / "core" / "project.py").is_file() and (package / "cli.py").is_file()
+    assert (package / "core" / "basics" / "project.py").is_file() and (package / "cli.py").is_file()
     assert [p.name for p in (package / "models").iterdir()] == ["__init__.py"]
     assert not (core_repo / "tests" / "models").exists()
     assert not (core_repo / ".github" / "workflows" / "deploy.yml").exists()
@@ -91,7 +91,7 @@ def test_a_models_repository_holds_its_models_and_pins_the_core(teams, core_repo
     assert {p.name for p in (repo / "tests").glob("test_*.py")} == {"test_infra.py", "test_workflows.py"}
     pinned = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
     assert pinned == [f"{CORE} @ git+{core_repo.as_uri()}@v0.1.0"]
-    assert (repo.parent / "site" / "ml_core" / "core" / "project.py").is_file()
+    assert (repo.parent / "site" / "ml_core" / "core" / "basics" / "project.py").is_file()
 
 
 def test_scaffold_adds_a_model_to_a_models_repository(tmp_path, template_repo):
@@ -198,7 +198,7 @@ def _keys(aws: dict[str, str]) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_one_team_moves_to_a_new_core_version_while_the_other_stays(teams, core_repo, tmp_path):
-    handling_source = core_repo / "src" / "ml_core" / "core" / "handling.py"
+    handling_source = core_repo / "src" / "ml_core" / "core" / "inference" / "handling.py"
     replace(handling_source, '"""', f'"""{CHANGE_MARK}: ')
     replace(core_repo / "pyproject.toml", 'version = "0.1.0"', 'version = "0.2.0"')
     commit_all(core_repo, "core v0.2.0")
