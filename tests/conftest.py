@@ -5,36 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import (
-    DEFAULT_PACKAGE,
-    ROOT,
-    TABULAR_STARTER,
-    TEMPLATE_PARTS,
-    commit_all,
-    git,
-    make_template_repo,
-    render,
-    rendered_env,
-    replace,
-    run,
-    scaffold,
-)
-
-# Test modules written before helpers.py import these from here.
-__all__ = [
-    "DEFAULT_PACKAGE",
-    "ROOT",
-    "TABULAR_STARTER",
-    "TEMPLATE_PARTS",
-    "commit_all",
-    "git",
-    "make_template_repo",
-    "render",
-    "rendered_env",
-    "replace",
-    "run",
-    "scaffold",
-]
+from helpers import make_template_repo
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import copier
 import pytest
-from conftest import ROOT, TEMPLATE_PARTS, commit_all, git, render, scaffold
+from helpers import ROOT, TEMPLATE_PARTS, commit_all, git, render, scaffold
 from scaffold import names
 
 PACKAGE = "ml_project"

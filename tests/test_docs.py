@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import yaml
-from conftest import DEFAULT_PACKAGE, ROOT, render, rendered_env, run
+from helpers import DEFAULT_PACKAGE, ROOT, render, rendered_env, run
 from scaffold.cli import app as scaffold_app
 from typer.main import get_command
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from conftest import commit_all, git, make_template_repo, render, rendered_env, replace, run, scaffold
+from helpers import commit_all, git, make_template_repo, render, rendered_env, replace, run, scaffold
 
 CORE = "ml-core"
 TEAMS = {  # team -> (model, starter)

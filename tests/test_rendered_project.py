@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_PACKAGE, render, rendered_env, run, scaffold
+from helpers import DEFAULT_PACKAGE, render, rendered_env, run, scaffold
 
 STARTERS = {  # starter -> (model name, something its smoke table shows)
     "tabular-regressor": ("prices", "regression"),

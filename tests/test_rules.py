@@ -10,7 +10,7 @@ import warnings
 import copier
 import pytest
 import yaml
-from conftest import ROOT
+from helpers import ROOT
 from scaffold import names
 from scaffold.errors import InvalidInputError
 

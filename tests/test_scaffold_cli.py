@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import DEFAULT_PACKAGE, ROOT, render, scaffold
+from helpers import DEFAULT_PACKAGE, ROOT, render, scaffold
 
 
 @pytest.fixture

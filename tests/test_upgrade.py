@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, replace, run, scaffold
+from helpers import DEFAULT_PACKAGE, ROOT, TEMPLATE_PARTS, commit_all, git, rendered_env, replace, run, scaffold
 
 PRE_CONTRACT_RELEASE = "11f18486e68b811fdf2158da93b2ab6daa8c38e4"
 PREVIOUS_RELEASE = "13bed3b1313c568a1572fe59872a90c44eb6d98a"  # one core, many repositories: the flat core
