@@ -79,19 +79,12 @@ def fit(
 ) -> TrainingResult:
     """Train `model`, evaluating after every epoch; save the best epoch's weights and scores.
 
-    `experiment` is the model's name: its contract gives the goal metric (best epoch, early
-    stopping, ReduceLROnPlateau), the task's default `metrics` and, for batches that are not
-    `(inputs, targets)`, its `step`. `artifacts` are files the model wrote to the run's model
-    folder for serving. Under torchrun every rank trains on its shard of the data through
-    DistributedDataParallel; only rank 0 tracks, checkpoints and saves.
+    `experiment` is the model's name: its contract gives the goal metric, the task's default `metrics`
+    and its `step`; `artifacts` are files the model wrote for serving. Under torchrun every rank trains
+    on its shard of the data (DistributedDataParallel); only rank 0 tracks, checkpoints and saves.
     """
-    declared = _contract(experiment)
-    goal = goal or (declared.goal if declared else NEUTRAL_GOAL)
-    metrics = _default_metrics(declared) if metrics is None else metrics
-    trainer, main = run_config.trainer, distributed.is_main()
-    config.validate(run_config)
-    seed_everything(trainer.seed)
-    loop = Loop(model, loss_fn, step or (declared and declared.step) or default_step, run_config, goal)
+    loop, metrics = _prepare(model, loss_fn, run_config, experiment, metrics, goal, step)
+    trainer, main, goal = run_config.trainer, distributed.is_main(), loop.goal
     watch = GoalWatch(goal.metric, goal.direction, trainer.early_stopping_patience, trainer.early_stopping_min_delta)
     last_checkpoint = paths.checkpoint_dir / checkpoints.LAST
     first_epoch = epoch = loop.resume(last_checkpoint, watch)  # an unreadable checkpoint leaves the run as it was
@@ -116,6 +109,18 @@ def fit(
             _finish(loop, best, paths, tracker, artifacts, epoch)
     distributed.barrier()
     return TrainingResult(paths, best, epoch, watch.should_stop)
+
+
+def _prepare(
+    model: nn.Module, loss_fn: nn.Module, run_config: config.RunConfig, experiment: str, metrics, goal, step
+) -> tuple[Loop, Mapping[str, Metric]]:
+    """Check the config, seed, and set up the loop with the goal, metrics and step the contract gives."""
+    declared = _contract(experiment)
+    goal = goal or (declared.goal if declared else NEUTRAL_GOAL)
+    metrics = _default_metrics(declared) if metrics is None else metrics
+    config.validate(run_config)
+    seed_everything(run_config.trainer.seed)
+    return Loop(model, loss_fn, step or (declared and declared.step) or default_step, run_config, goal), metrics
 
 
 def _start(run_config: config.RunConfig, paths: RunPaths, tracker: tracking.Tracker, loop: Loop, main: bool) -> None:
