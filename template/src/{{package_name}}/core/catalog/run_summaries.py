@@ -44,7 +44,8 @@ def varying_params(found: list[RunSummary]) -> dict[str, list[object]]:
 def ranked(model: str, metric: str, direction: str) -> list[RunSummary]:
     """The finished runs of `model` that have `metric`, best first by `direction` (ties: the latest first)."""
     if direction not in contract.DIRECTIONS:
-        raise runs.RunError(f"direction must be one of {', '.join(contract.DIRECTIONS)}, not '{direction}'")
+        choices = " or ".join(f"'{choice}'" for choice in contract.DIRECTIONS)
+        raise runs.RunError(f"direction must be {choices}, not '{direction}'")
     scored = [run for run in reversed(summaries(model)) if isinstance(run.metrics.get(metric), (int, float))]
     return sorted(scored, key=lambda run: run.metrics[metric], reverse=direction == "max")
 
