@@ -127,14 +127,12 @@ def start_backend(name: str, experiment: str, run_name: str, provenance: dict) -
         raise TrackingError(
             f"unknown tracking backend '{name}' in settings.TRACKING: choose none, {', '.join(BACKENDS)}"
         )
+    module = importlib.import_module(f"{__package__}.{name}_tracking")
     try:
-        module = importlib.import_module(f"{__package__}.{name}_tracking")
+        return module.start(experiment, run_name, provenance)  # each backend imports its library here
     except ModuleNotFoundError as error:
-        raise TrackingError(
-            f"tracking with {name} needs the '{error.name}' package: install it or choose another"
-        ) from error
-    try:
-        return module.start(experiment, run_name, provenance)
+        missing = f"tracking with {name} needs the '{error.name}' package: install it or choose another"
+        raise TrackingError(missing) from error
     except Exception as error:
         raise TrackingError(f"tracking with {name} could not start: {type(error).__name__}: {error}") from error
 
