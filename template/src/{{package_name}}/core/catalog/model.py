@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import functools
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from ..basics import project
 from . import contract, registry
 
 
@@ -21,7 +19,7 @@ class Model:
 
     def module(self, part: str) -> ModuleType:
         """Import one module of the model, e.g. `module("train")`."""
-        return importlib.import_module(f"{project.package()}.models.{self.name}.{part}")
+        return registry.import_part(self.name, part)
 
     @functools.cached_property
     def contract(self) -> contract.Contract:

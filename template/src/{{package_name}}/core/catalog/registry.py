@@ -38,6 +38,11 @@ def folder(name: str) -> Path:
 def module(name: str, part: str) -> ModuleType:
     """Import one module of model `name`, e.g. `module("classifier", "train")`."""
     folder(name)
+    return import_part(name, part)
+
+
+def import_part(name: str, part: str) -> ModuleType:
+    """Import one module of a model already found (see `model.Model`)."""
     return importlib.import_module(f"{project.package()}.models.{name}.{part}")
 
 
