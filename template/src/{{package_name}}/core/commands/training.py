@@ -11,6 +11,7 @@ from ..basics import config
 from ..basics.errors import ProjectError
 from ..catalog import selection
 from ..jobs import launch as jobs
+from ..jobs import staging
 from ..trainer import launch
 from . import printing
 from .console import interruptible, out, user_errors
@@ -84,7 +85,7 @@ def check_mode(**given: object) -> str:
 def _stage(model: str, overrides: list[str], dest: Path) -> None:
     if overrides:
         raise ProjectError("overrides apply when a job is launched (--remote or --sagemaker-local), not to --stage")
-    out.print(f"training job source_dir written to [bold]{jobs.stage(model, dest)}[/bold]")
+    out.print(f"training job source_dir written to [bold]{staging.stage(model, dest)}[/bold]")
 
 
 def _remote(model: str, overrides: list[str], wait: bool, endpoint_url: str | None) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..basics import config_parsing
 from ..catalog import selection
-from . import emulator, job_files, remote, staging
+from . import emulator, job_files, remote
 
 
 @dataclass(frozen=True)
@@ -19,11 +19,6 @@ class Launched:
 def hyperparameters(overrides: list[str]) -> dict[str, str]:
     """Overrides as a training job's hyperparameters: {"trainer.max_epochs": "5"}."""
     return dict(item.split("=", 1) for item in config_parsing.normalize_overrides(overrides))
-
-
-def stage(model: str, dest: Path) -> Path:
-    """Write MODEL's job source_dir (entry point, package) into `dest`."""
-    return staging.stage(model, dest)
 
 
 def local_job(model: str, overrides: list[str]) -> Path:
