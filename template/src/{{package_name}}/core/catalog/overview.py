@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import contract, registry, runs
+from .records import read_json
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,6 @@ def summarize(name: str) -> ModelSummary:
     declared = contract.of(name)
     finished = runs.list_runs(name)
     latest = finished[-1] if finished else None
-    metrics_file = latest / runs.METRICS if latest else None
-    metrics = json.loads(metrics_file.read_text()) if metrics_file and metrics_file.is_file() else {}
+    metrics = read_json(latest / runs.METRICS) if latest else {}
     goal = f"{declared.goal.metric} ({declared.goal.direction})"
     return ModelSummary(name, declared.task, goal, len(finished), latest, metrics, contract.has_contract(name))
