@@ -19,18 +19,27 @@ class History:
     live: dict[str, list[str]]  # version ARN -> the stages serving it
 
 
-def registered(model: str, endpoint_url: str | None) -> tuple[object, str, list[packages.Version]]:
-    """A SageMaker client, MODEL's package group and its registered versions."""
+@dataclass(frozen=True)
+class Registered:
+    config: aws.AwsConfig  # the AWS settings in force
+    sagemaker: object  # a SageMaker client
+    group: str  # MODEL's model package group
+    versions: list[packages.Version]  # oldest first
+
+
+def registered(model: str, endpoint_url: str | None) -> Registered:
+    """MODEL's registered versions, with the settings and client that found them (an unknown model first)."""
     registry.folder(model)
     config = aws.load(endpoint_url)
     sagemaker, group = aws.client(config, "sagemaker"), config.group_name(model)
-    return sagemaker, group, packages.versions(sagemaker, group)
+    return Registered(config, sagemaker, group, packages.versions(sagemaker, group))
 
 
 def approve(model: str, version: int, note: str, endpoint_url: str | None) -> packages.Version:
     """Approve registered version `version` of MODEL (prod deploys the newest approved one)."""
-    sagemaker, group, found = registered(model, endpoint_url)
-    return packages.approve(sagemaker, packages.choose(found, group, version, approved_only=False), note)
+    found = registered(model, endpoint_url)
+    chosen = packages.choose(found.versions, found.group, version, approved_only=False)
+    return packages.approve(found.sagemaker, chosen, note)
 
 
 def deploy(
@@ -38,9 +47,10 @@ def deploy(
 ) -> tuple[packages.Version, deploying.Deployment]:
     """Put a registered version of MODEL live on `stage` (default: the newest; on the last stage, the newest
     approved), never older than what the stage serves unless `rollback`."""
-    _, group, found = registered(model, endpoint_url)
-    chosen = packages.choose(found, group, version, approved_only=stage == project.settings().STAGES[-1])
-    live = deploying.live_parameters(aws.load(endpoint_url), model, stage).get("ModelPackageArn", "")
+    found = registered(model, endpoint_url)
+    last_stage = stage == project.settings().STAGES[-1]
+    chosen = packages.choose(found.versions, found.group, version, approved_only=last_stage)
+    live = deploying.live_parameters(found.config, model, stage).get("ModelPackageArn", "")
     packages.check_forward(chosen, live, stage, rollback)
     deploy_config = selection.model_config(model).deploy
     return chosen, deploying.deploy_version(model, chosen, stage, deploy_config, endpoint_url, dry_run)
@@ -48,13 +58,10 @@ def deploy(
 
 def history(model: str, endpoint_url: str | None) -> History:
     """MODEL's registered versions, and the stages each one is live on."""
-    registry.folder(model)
-    config = aws.load(endpoint_url)
-    group = config.group_name(model)
-    found = packages.versions(aws.client(config, "sagemaker"), group)
-    live = {stage: deploying.live_parameters(config, model, stage) for stage in project.settings().STAGES}
-    on = {version.arn: [stage for stage, found_on in live.items() if serves(found_on, version)] for version in found}
-    return History(group, found, on)
+    found = registered(model, endpoint_url)
+    live = {stage: deploying.live_parameters(found.config, model, stage) for stage in project.settings().STAGES}
+    on = {v.arn: [stage for stage, served in live.items() if serves(served, v)] for v in found.versions}
+    return History(found.group, found.versions, on)
 
 
 def serves(parameters: dict[str, str], version: packages.Version) -> bool:
